@@ -1,0 +1,134 @@
+package graph_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/internal/pgtest"
+	"github.com/cloudcomms/customers/models"
+)
+
+// api is the real HTTP handler over a database of the test's own.
+type api struct {
+	t    testing.TB
+	srv  *httptest.Server
+	db   *gorm.DB
+	logs *syncBuffer
+}
+
+// syncBuffer collects the service's log lines; handlers log from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// MustAPI starts the service's handler over a fresh, migrated database.
+func MustAPI(t testing.TB) *api {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	store := models.NewCustomerStore(db, models.NewCursors([]byte("test cursor secret")))
+	srv := httptest.NewServer(graph.NewHandler(graph.Config{
+		Logger:   logger,
+		Resolver: &graph.Resolver{CustomerStore: store},
+		Ready:    sqlDB.PingContext,
+	}))
+	t.Cleanup(srv.Close)
+	return &api{t: t, srv: srv, db: db, logs: logs}
+}
+
+// gqlError is one entry of a response's errors.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// response is a GraphQL response body with its HTTP status and headers.
+type response struct {
+	Status int
+	Header http.Header
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+// codes returns "code field" for each error, to compare in one assertion.
+func (r response) codes() []string {
+	var out []string
+	for _, e := range r.Errors {
+		s, _ := e.Extensions["code"].(string)
+		if f, ok := e.Extensions["field"].(string); ok {
+			s += " " + f
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// do posts a GraphQL document with variables.
+func (a *api) do(query string, vars map[string]any) response {
+	a.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return a.post(string(body), nil)
+}
+
+// post sends a raw body to /query with extra headers.
+func (a *api) post(body string, header map[string]string) response {
+	a.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := a.srv.Client().Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		a.t.Fatalf("response is no JSON (%v): %s", err, raw)
+	}
+	return out
+}
+
+// mustData runs a document that must succeed and decodes its data into dst.
+func (a *api) mustData(query string, vars map[string]any, dst any) {
+	a.t.Helper()
+	r := a.do(query, vars)
+	if len(r.Errors) > 0 {
+		a.t.Fatalf("unexpected errors: %+v", r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, dst); err != nil {
+		a.t.Fatalf("decode %s: %v", r.Data, err)
+	}
+}

@@ -1,0 +1,118 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/cloudcomms/customers/models"
+)
+
+// internalMessage is all a client learns of an internal error; the log has the cause.
+const internalMessage = "internal server error"
+
+// presentError is the one place where errors become GraphQL errors. A models.Error
+// becomes its kind's extensions.code (with extensions.field for input errors);
+// gqlgen's own parse and validation errors pass through; anything else is logged
+// once, with the request id, and masked.
+func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		g := graphql.DefaultErrorPresenter(ctx, err)
+		var e *models.Error
+		if errors.As(err, &e) && e.Kind != models.Internal {
+			field := e.Field
+			if field == "" && e.Kind == models.Invalid {
+				field = argumentPath(ctx, g.Path)
+			}
+			return withCode(g, e.Message, e.Kind.Code(), field)
+		}
+		var overflow *graphql.NumberOverflowError
+		if errors.As(err, &overflow) { // an argument outside int32
+			return withCode(g, overflow.Message, models.Invalid.Code(), argumentPath(ctx, g.Path))
+		}
+		var gerr *gqlerror.Error
+		if errors.As(err, &gerr) && gerr.Err == nil {
+			if len(g.Path) > 1 && g.Path[0] == ast.PathName("variable") {
+				return withCode(g, g.Message, models.Invalid.Code(), pathString(g.Path[1:]))
+			}
+			return g // the parser's and validator's own errors
+		}
+		id := RequestID(ctx)
+		logger.LogAttrs(ctx, slog.LevelError, "internal error",
+			slog.String("path", g.Path.String()), slog.String("err", err.Error()))
+		return &gqlerror.Error{
+			Message:    internalMessage,
+			Path:       g.Path,
+			Locations:  g.Locations,
+			Extensions: map[string]any{"code": models.Internal.Code(), "requestId": id},
+		}
+	}
+}
+
+// withCode sets the message, extensions.code and (when known) extensions.field.
+func withCode(g *gqlerror.Error, msg, code, field string) *gqlerror.Error {
+	g.Message = msg
+	g.Extensions = map[string]any{"code": code}
+	if field != "" {
+		g.Extensions["field"] = field
+	}
+	return g
+}
+
+// argumentPath returns the part of an error's path below the field being resolved:
+// the argument an input error came from ("input.credit", "id"), or "".
+func argumentPath(ctx context.Context, path ast.Path) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return ""
+	}
+	if fp := fc.Path(); len(path) > len(fp) {
+		return pathString(path[len(fp):])
+	}
+	return ""
+}
+
+// pathString writes an input path the way extensions.field shows it: filter.or[1].name.
+func pathString(path ast.Path) string {
+	var b strings.Builder
+	for _, el := range path {
+		switch el := el.(type) {
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(el))
+		case ast.PathName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(el))
+		}
+	}
+	return b.String()
+}
+
+// recoverPanic turns a panic in a resolver into an internal error (logged with its
+// stack by presentError) instead of a dropped connection.
+func recoverPanic(ctx context.Context, p any) error {
+	return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+}
+
+// splitValidationErrors reports each invalid field of a models.ValidationErrors as a
+// GraphQL error of its own; gqlgen presents every item of a gqlerror.List.
+func splitValidationErrors(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	var list models.ValidationErrors
+	if err == nil || !errors.As(err, &list) {
+		return res, err
+	}
+	out := make(gqlerror.List, len(list))
+	for i, e := range list {
+		out[i] = &gqlerror.Error{Message: e.Message, Err: e}
+	}
+	return res, out
+}

@@ -1,0 +1,71 @@
+package graph
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/cloudcomms/customers/graph/generated"
+)
+
+// Config is what the HTTP handler needs from its surroundings.
+type Config struct {
+	Logger *slog.Logger
+	// Resolver holds the stores the resolvers call.
+	Resolver *Resolver
+	// Ready reports whether the service can serve (the database answers); /readyz.
+	Ready func(context.Context) error
+	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// NewHandler returns the service's complete HTTP handler, middleware included:
+// GraphQL at /query, GraphiQL at /, /healthz and /readyz. Tests use this same handler.
+func NewHandler(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/query", newGraphQLServer(cfg))
+	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := cfg.Ready(ctx); err != nil {
+			cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("err", err.Error()))
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	var h http.Handler = mux
+	h = withCaller(cfg.TrustedProxies, h)
+	h = withAccessLog(cfg.Logger, h)
+	return withRequestID(h)
+}
+
+// newGraphQLServer sets up gqlgen with explicit transports, the error presenter and
+// the panic handler.
+func newGraphQLServer(cfg Config) *handler.Server {
+	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: cfg.Resolver}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.Introspection{})
+	srv.SetErrorPresenter(presentError(cfg.Logger))
+	srv.SetRecoverFunc(recoverPanic)
+	srv.AroundFields(splitValidationErrors)
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		setOperationName(ctx, graphql.GetOperationContext(ctx).OperationName)
+		return next(ctx)
+	})
+	return srv
+}

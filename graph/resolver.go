@@ -1,0 +1,28 @@
+// Package graph is the GraphQL layer: resolvers that convert arguments, call one
+// function of package models, and convert its result; the mapping of errors to
+// extensions.code; and the HTTP handler that serves it all. Code under generated/
+// and model/ is written by gqlgen from schema.graphqls.
+package graph
+
+import (
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/cloudcomms/customers/models"
+)
+
+// Resolver is the root of the resolvers: the stores they call, nothing else.
+type Resolver struct {
+	CustomerStore *models.CustomerStore
+}
+
+// opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.
+func opt[T any](o graphql.Omittable[*T]) models.Opt[T] {
+	v, set := o.ValueOK()
+	if !set {
+		return models.Opt[T]{}
+	}
+	if v == nil {
+		return models.Opt[T]{Set: true, Null: true}
+	}
+	return models.Some(*v)
+}

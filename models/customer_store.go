@@ -1,0 +1,166 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// CustomerStore reads and writes customers in PostgreSQL.
+type CustomerStore struct {
+	db      *gorm.DB
+	cursors *Cursors
+}
+
+// NewCustomerStore returns a store over db whose connection cursors are signed by cursors.
+func NewCustomerStore(db *gorm.DB, cursors *Cursors) *CustomerStore {
+	return &CustomerStore{db: db, cursors: cursors}
+}
+
+// CustomerEdge is one customer of a page with its cursor.
+type CustomerEdge struct {
+	Cursor string
+	Node   *Customer
+}
+
+// CustomerPage is one page of a customers connection. Filter is kept so that the
+// total can be counted when, and only when, the client asks for it.
+type CustomerPage struct {
+	Edges    []CustomerEdge
+	PageInfo PageInfo
+	Filter   *CustomerFilter
+}
+
+// Nodes returns the page's customers without their cursors.
+func (p *CustomerPage) Nodes() []*Customer {
+	out := make([]*Customer, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
+// FindCustomerByID returns the customer with id, or a NotFound error.
+func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Customer, error) {
+	var c Customer
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(NotFound, "no customer with id %s", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find customer %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// FindCustomers returns one page of the customers that match filter, in order.
+// Invalid arguments are Invalid errors naming the argument ("filter.name.in",
+// "after", "first").
+func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilter, order []CustomerOrder, page PageArgs) (*CustomerPage, error) {
+	cond, args, err := customerWhere(filter)
+	if err != nil {
+		return nil, WithFieldPrefix(err, "filter")
+	}
+	q := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...)
+	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page)
+	if err != nil {
+		return nil, err
+	}
+	p := &CustomerPage{Edges: make([]CustomerEdge, len(rows)), PageInfo: info, Filter: filter}
+	for i, r := range rows {
+		p.Edges[i] = CustomerEdge{Cursor: cursors[i], Node: r}
+	}
+	return p, nil
+}
+
+// CountCustomers returns how many customers match filter.
+func (s *CustomerStore) CountCustomers(ctx context.Context, filter *CustomerFilter) (int, error) {
+	cond, args, err := customerWhere(filter)
+	if err != nil {
+		return 0, WithFieldPrefix(err, "filter")
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count customers: %w", err)
+	}
+	return int(n), nil
+}
+
+// CreateCustomer validates in, applies the defaults and stores the new customer.
+// The caller in ctx is recorded as its creator; its address is the default createdByIP.
+// Errors: Invalid (every invalid field at once).
+func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*Customer, error) {
+	caller := CallerFrom(ctx)
+	c, err := NewCustomer(in, caller.IP)
+	if err != nil {
+		return nil, err
+	}
+	c.CreatedByID, c.UpdatedByID = caller.UserID, caller.UserID
+	err = s.db.WithContext(ctx).Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(c).Error
+	if err != nil {
+		return nil, fmt.Errorf("create customer: %w", translatePgError(err))
+	}
+	return c, nil
+}
+
+// PatchCustomer writes the fields given in patch, and only those, in one UPDATE that
+// also bumps version and updatedAt. When expectedVersion is given and the stored
+// version differs, nothing is written and the error is Conflict.
+// Errors: Invalid, NotFound, Conflict.
+func (s *CustomerStore) PatchCustomer(ctx context.Context, id ObjectID, patch CustomerInput, expectedVersion *int32) (*Customer, error) {
+	cols, err := patch.PatchColumns()
+	if err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, cols, expectedVersion)
+}
+
+// SetCustomerStatus changes a customer's status (platform staff only, once
+// authorization exists). Errors: Invalid, NotFound, Conflict.
+func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, status CustomerStatus, expectedVersion *int32) (*Customer, error) {
+	if !status.IsValid() {
+		return nil, FieldError("status", "is not a customer status")
+	}
+	return s.update(ctx, id, map[string]any{"status": string(status)}, expectedVersion)
+}
+
+// update writes cols to the customer id, with the bookkeeping columns of every write.
+func (s *CustomerStore) update(ctx context.Context, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
+	cols["version"] = gorm.Expr("version + 1")
+	cols["updated_at"] = gorm.Expr("now()")
+	cols["updated_by_id"] = CallerFrom(ctx).UserID
+	var rows []Customer
+	q := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
+	if expectedVersion != nil {
+		q = q.Where("version = ?", *expectedVersion)
+	}
+	if err := q.Updates(cols).Error; err != nil {
+		return nil, fmt.Errorf("update customer %s: %w", id, translatePgError(err))
+	}
+	if len(rows) == 1 {
+		return &rows[0], nil
+	}
+	current, err := s.FindCustomerByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
+		Message: fmt.Sprintf("customer %s is at version %d, not %d", id, current.Version, *expectedVersion)}
+}
+
+// DeleteCustomer deletes the customer id, with its users and invoices, and returns it
+// as it was. Errors: NotFound.
+func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Customer, error) {
+	var rows []Customer
+	err := s.db.WithContext(ctx).Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("delete customer %s: %w", id, translatePgError(err))
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(NotFound, "no customer with id %s", id)
+	}
+	return &rows[0], nil
+}

@@ -1,0 +1,126 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+)
+
+// DBConfig sets up the connection pool.
+type DBConfig struct {
+	URL      string
+	MaxConns int
+	// SlowQuery is the duration from which a statement is logged at WARN.
+	SlowQuery time.Duration
+	Logger    *slog.Logger
+}
+
+// OpenDB opens a GORM handle over a pgx connection pool sized by cfg. It does not
+// wait for the database: the pool connects on first use and reconnects by itself.
+func OpenDB(cfg DBConfig) (*gorm.DB, error) {
+	db, err := gorm.Open(postgres.Open(cfg.URL), &gorm.Config{
+		// Every write here is one statement or opens its own transaction; GORM's
+		// implicit BEGIN/COMMIT around single statements would triple round trips.
+		SkipDefaultTransaction: true,
+		Logger:                 slogGorm{log: cfg.Logger, slow: cfg.SlowQuery},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(cfg.MaxConns)
+	sqlDB.SetMaxIdleConns(cfg.MaxConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	return db, nil
+}
+
+// EnsureDatabase creates the database named in dbURL when it does not exist yet,
+// connecting to the same server's maintenance database "postgres".
+func EnsureDatabase(ctx context.Context, dbURL string) error {
+	u, err := url.Parse(dbURL)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("DATABASE_URL must be a postgres:// URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" || name == "postgres" {
+		return nil
+	}
+	u.Path = "/postgres"
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return fmt.Errorf("connect to the server of %q: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database %q: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr interface{ SQLState() string }
+	if errors.As(err, &pgErr) && pgErr.SQLState() == "42P04" { // created meanwhile by another process
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// slogGorm sends GORM's log to slog: statements at DEBUG, slow ones at WARN.
+// Failed statements are logged at DEBUG only: the error travels up and is logged
+// once where it is handled.
+type slogGorm struct {
+	log  *slog.Logger
+	slow time.Duration
+}
+
+func (l slogGorm) LogMode(gormlogger.LogLevel) gormlogger.Interface { return l }
+
+func (l slogGorm) Info(ctx context.Context, msg string, args ...any) {
+	l.log.InfoContext(ctx, fmt.Sprintf(msg, args...))
+}
+
+func (l slogGorm) Warn(ctx context.Context, msg string, args ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
+}
+
+func (l slogGorm) Error(ctx context.Context, msg string, args ...any) {
+	l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+}
+
+func (l slogGorm) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	elapsed := time.Since(begin)
+	level := slog.LevelDebug
+	if l.slow > 0 && elapsed >= l.slow {
+		level = slog.LevelWarn
+	}
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	sql, rows := fc()
+	attrs := []slog.Attr{
+		slog.String("sql", sql),
+		slog.Int64("rows", rows),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	l.log.LogAttrs(ctx, level, "sql", attrs...)
+}

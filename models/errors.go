@@ -1,0 +1,126 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kind classifies an error for the client; the graph package maps each kind to the
+// spec's extensions.code in one place.
+type Kind int
+
+// The error kinds, named after the spec's codes.
+const (
+	Internal Kind = iota
+	Invalid
+	NotFound
+	Conflict
+	Unauthenticated
+	Forbidden
+)
+
+// Code returns the GraphQL extensions.code of the kind.
+func (k Kind) Code() string {
+	switch k {
+	case Invalid:
+		return "BAD_USER_INPUT"
+	case NotFound:
+		return "NOT_FOUND"
+	case Conflict:
+		return "CONFLICT"
+	case Unauthenticated:
+		return "UNAUTHENTICATED"
+	case Forbidden:
+		return "FORBIDDEN"
+	default:
+		return "INTERNAL_SERVER_ERROR"
+	}
+}
+
+// Error is an error the client may see: a kind, a message, and for input errors the
+// path of the offending field ("input.name", "patch.websiteUrl", "after").
+type Error struct {
+	Kind    Kind
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Errorf returns an *Error of the given kind.
+func Errorf(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an Invalid error naming a field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Kind: Invalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorKind returns the kind of err, Internal when err is no *Error.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// ValidationErrors holds every invalid field of one input, so that the client learns
+// of all of them in one response.
+type ValidationErrors []*Error
+
+func (v ValidationErrors) Error() string {
+	msgs := make([]string, len(v))
+	for i, e := range v {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// add records an invalid field.
+func (v *ValidationErrors) add(field, format string, args ...any) {
+	*v = append(*v, FieldError(field, format, args...))
+}
+
+// err returns nil when nothing was recorded, so callers can return it directly.
+func (v ValidationErrors) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// WithFieldPrefix prefixes the field path of every *Error in err with prefix and a
+// dot, so that rules written for an input type can report the argument they came in
+// ("name" becomes "input.name"). Other errors are returned unchanged.
+func WithFieldPrefix(err error, prefix string) error {
+	prefixed := func(e *Error) *Error {
+		c := *e
+		if c.Field == "" {
+			c.Field = prefix
+		} else {
+			c.Field = prefix + "." + c.Field
+		}
+		return &c
+	}
+	var list ValidationErrors
+	if errors.As(err, &list) {
+		out := make(ValidationErrors, len(list))
+		for i, e := range list {
+			out[i] = prefixed(e)
+		}
+		return out
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Kind == Invalid {
+		return prefixed(e)
+	}
+	return err
+}

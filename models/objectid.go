@@ -1,0 +1,118 @@
+package models
+
+import (
+	"crypto/rand"
+	"database/sql/driver"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// ObjectID is a 12-byte record id: 4-byte big-endian Unix seconds, 5 random bytes
+// and a 3-byte counter, shown as 24 lower-case hexadecimal characters. The one type
+// carries ids through GraphQL (MarshalGQL/UnmarshalGQL), SQL (Scan/Value: bytea) and
+// cursors.
+type ObjectID [12]byte
+
+// objectIDProcess and objectIDCounter make ids unique within and across processes.
+var (
+	objectIDProcess = func() (b [5]byte) {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(fmt.Sprintf("objectid: no randomness: %v", err))
+		}
+		return b
+	}()
+	objectIDCounter = func() *atomic.Uint32 {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		c := new(atomic.Uint32)
+		c.Store(binary.BigEndian.Uint32(b[:]))
+		return c
+	}()
+)
+
+// NewObjectID returns a new id stamped with the current time.
+func NewObjectID() ObjectID {
+	return newObjectIDAt(time.Now())
+}
+
+func newObjectIDAt(t time.Time) ObjectID {
+	var id ObjectID
+	binary.BigEndian.PutUint32(id[0:4], uint32(t.Unix()))
+	copy(id[4:9], objectIDProcess[:])
+	n := objectIDCounter.Add(1)
+	id[9], id[10], id[11] = byte(n>>16), byte(n>>8), byte(n)
+	return id
+}
+
+// ParseObjectID reads 24 hexadecimal characters, in either case.
+func ParseObjectID(s string) (ObjectID, error) {
+	var id ObjectID
+	if len(s) != 2*len(id) {
+		return id, Errorf(Invalid, "must be an ObjectID: 24 hexadecimal characters")
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return ObjectID{}, Errorf(Invalid, "must be an ObjectID: 24 hexadecimal characters")
+	}
+	return id, nil
+}
+
+// String returns the 24 lower-case hexadecimal characters.
+func (id ObjectID) String() string { return hex.EncodeToString(id[:]) }
+
+// Time returns the creation second stamped in the id.
+func (id ObjectID) Time() time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint32(id[0:4])), 0).UTC()
+}
+
+// IsZero reports whether id is the zero value (no id).
+func (id ObjectID) IsZero() bool { return id == ObjectID{} }
+
+// MarshalGQL writes the id as a GraphQL string.
+func (id ObjectID) MarshalGQL(w io.Writer) {
+	_, _ = io.WriteString(w, strconv.Quote(id.String()))
+}
+
+// UnmarshalGQL reads a GraphQL string of 24 hexadecimal characters.
+func (id *ObjectID) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return Errorf(Invalid, "must be an ObjectID: 24 hexadecimal characters")
+	}
+	parsed, err := ParseObjectID(s)
+	if err != nil {
+		return err
+	}
+	*id = parsed
+	return nil
+}
+
+// MarshalText and UnmarshalText make ids readable in JSON (cursors, logs).
+func (id ObjectID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText is the inverse of MarshalText.
+func (id *ObjectID) UnmarshalText(b []byte) error {
+	parsed, err := ParseObjectID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = parsed
+	return nil
+}
+
+// Scan reads a bytea column.
+func (id *ObjectID) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok || len(b) != len(id) {
+		return fmt.Errorf("objectid: cannot scan %T of length %d", src, len(b))
+	}
+	copy(id[:], b)
+	return nil
+}
+
+// Value writes a bytea column.
+func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }

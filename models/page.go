@@ -1,0 +1,309 @@
+package models
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Page sizes of every connection.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// PageArgs are a connection's paging arguments as the client gave them.
+type PageArgs struct {
+	First, Last   *int32
+	After, Before *string
+	Offset        *int32
+}
+
+// Validate checks the page-size rules: at most MaxPageSize, never negative, not
+// first and last together, offset not with a cursor. Every violation is reported.
+func (p PageArgs) Validate() error {
+	var errs ValidationErrors
+	for _, s := range []struct {
+		field string
+		v     *int32
+	}{{"first", p.First}, {"last", p.Last}} {
+		switch {
+		case s.v == nil:
+		case *s.v < 0:
+			errs.add(s.field, "must be 0 or more (got %d)", *s.v)
+		case *s.v > MaxPageSize:
+			errs.add(s.field, "must be at most %d (got %d)", MaxPageSize, *s.v)
+		}
+	}
+	if p.First != nil && p.Last != nil {
+		errs.add("last", "cannot be combined with first")
+	}
+	if p.Offset != nil {
+		if *p.Offset < 0 {
+			errs.add("offset", "must be 0 or more (got %d)", *p.Offset)
+		}
+		if p.After != nil || p.Before != nil {
+			errs.add("offset", "cannot be combined with after or before")
+		}
+	}
+	return errs.err()
+}
+
+// backward reports whether the page is counted from the end (last/before).
+func (p PageArgs) backward() bool { return p.Last != nil }
+
+// size is the number of rows asked for.
+func (p PageArgs) size() int {
+	switch {
+	case p.First != nil:
+		return int(*p.First)
+	case p.Last != nil:
+		return int(*p.Last)
+	default:
+		return DefaultPageSize
+	}
+}
+
+// PageInfo tells a client where a page sits in its connection.
+type PageInfo struct {
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     *string
+	EndCursor       *string
+}
+
+// sortKey is one column of a keyset ordering over rows of type T.
+type sortKey[T any] struct {
+	name   string // the API's name for the key, part of the cursor's ordering
+	column string
+	desc   bool
+	kind   keyKind
+	value  func(*T) any
+}
+
+// keyKind says how a key value travels in a cursor.
+type keyKind int
+
+const (
+	keyText keyKind = iota
+	keyInt
+	keyTime
+	keyID
+)
+
+// ordering is the list of keys, ending with id ascending, that a connection sorts by.
+type ordering[T any] []sortKey[T]
+
+// signature names the ordering inside a cursor, so that a cursor taken under one
+// orderBy is refused under another.
+func (o ordering[T]) signature() string {
+	parts := make([]string, len(o))
+	for i, k := range o {
+		dir := "ASC"
+		if k.desc {
+			dir = "DESC"
+		}
+		parts[i] = k.name + ":" + dir
+	}
+	return strings.Join(parts, ",")
+}
+
+// Cursors signs and checks the opaque cursors of every connection.
+type Cursors struct {
+	key []byte
+}
+
+// NewCursors returns a codec that signs with key (HMAC-SHA256). Every replica of the
+// service must share the key, or cursors fail on the replica that did not sign them.
+func NewCursors(key []byte) *Cursors { return &Cursors{key: slices.Clone(key)} }
+
+// cursorPayload is what a cursor carries: the ordering it was taken under and the
+// row's key values, id last.
+type cursorPayload struct {
+	Order  string            `json:"o"`
+	Values []json.RawMessage `json:"v"`
+}
+
+const cursorVersion = 1
+
+func (c *Cursors) mac(payload []byte) []byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte{cursorVersion})
+	m.Write(payload)
+	return m.Sum(nil)[:16]
+}
+
+func encodeCursor[T any](c *Cursors, o ordering[T], row *T) (string, error) {
+	p := cursorPayload{Order: o.signature(), Values: make([]json.RawMessage, len(o))}
+	for i, k := range o {
+		v := k.value(row)
+		if t, ok := v.(time.Time); ok {
+			v = t.UTC().Format(time.RFC3339Nano)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("encode cursor: %w", err)
+		}
+		p.Values[i] = b
+	}
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("encode cursor: %w", err)
+	}
+	buf := append([]byte{cursorVersion}, c.mac(payload)...)
+	return base64.RawURLEncoding.EncodeToString(append(buf, payload...)), nil
+}
+
+// decodeCursor checks a cursor's signature and ordering and returns its key values,
+// typed for SQL. Any fault is an Invalid error on field.
+func decodeCursor[T any](c *Cursors, o ordering[T], field, s string) ([]any, error) {
+	bad := FieldError(field, "is not a valid cursor for this connection and orderBy")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) < 17 || raw[0] != cursorVersion {
+		return nil, bad
+	}
+	sig, payload := raw[1:17], raw[17:]
+	if !hmac.Equal(sig, c.mac(payload)) {
+		return nil, bad
+	}
+	var p cursorPayload
+	if err := json.Unmarshal(payload, &p); err != nil || p.Order != o.signature() || len(p.Values) != len(o) {
+		return nil, bad
+	}
+	vals := make([]any, len(o))
+	for i, k := range o {
+		v, err := decodeKey(k.kind, p.Values[i])
+		if err != nil {
+			return nil, bad
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+func decodeKey(kind keyKind, raw json.RawMessage) (any, error) {
+	switch kind {
+	case keyInt:
+		var n int32
+		err := json.Unmarshal(raw, &n)
+		return n, err
+	case keyTime:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return time.Parse(time.RFC3339Nano, s)
+	case keyID:
+		var id ObjectID
+		err := json.Unmarshal(raw, &id)
+		return id, err
+	default:
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+}
+
+// keysetWhere returns the condition for rows strictly after (or, with before, strictly
+// before) the row whose key values are vals, in the ordering o. The leading
+// non-strict bound on the first key lets PostgreSQL use that key's index.
+func keysetWhere[T any](o ordering[T], vals []any, before bool) (string, []any) {
+	op := func(k sortKey[T], strict bool) string {
+		forward := k.desc == before
+		switch {
+		case forward && strict:
+			return ">"
+		case forward:
+			return ">="
+		case strict:
+			return "<"
+		default:
+			return "<="
+		}
+	}
+	var ors []string
+	var args []any
+	for i := range o {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, o[j].column+" = ?")
+			args = append(args, vals[j])
+		}
+		ands = append(ands, o[i].column+" "+op(o[i], true)+" ?")
+		args = append(args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	lead := o[0].column + " " + op(o[0], false) + " ?"
+	return lead + " AND (" + strings.Join(ors, " OR ") + ")", append([]any{vals[0]}, args...)
+}
+
+// paginate reads one page of q in ordering o. It reads one row more than asked to
+// learn whether another page follows, and returns the rows in the connection's order
+// with their cursors.
+func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, []string, PageInfo, error) {
+	var info PageInfo
+	if err := p.Validate(); err != nil {
+		return nil, nil, info, err
+	}
+	for _, cur := range []struct {
+		field  string
+		s      *string
+		before bool
+	}{{"after", p.After, false}, {"before", p.Before, true}} {
+		if cur.s == nil {
+			continue
+		}
+		vals, err := decodeCursor(c, o, cur.field, *cur.s)
+		if err != nil {
+			return nil, nil, info, err
+		}
+		cond, args := keysetWhere(o, vals, cur.before)
+		q = q.Where(cond, args...)
+	}
+	back := p.backward()
+	for _, k := range o {
+		dir := " ASC"
+		if k.desc != back {
+			dir = " DESC"
+		}
+		q = q.Order(k.column + dir)
+	}
+	n := p.size()
+	if p.Offset != nil {
+		q = q.Offset(int(*p.Offset))
+	}
+	var rows []*T
+	if err := q.Limit(n + 1).Find(&rows).Error; err != nil {
+		return nil, nil, info, fmt.Errorf("page: %w", err)
+	}
+	more := len(rows) > n
+	if more {
+		rows = rows[:n]
+	}
+	earlier := p.Offset != nil && *p.Offset > 0
+	if back {
+		slices.Reverse(rows)
+		info.HasPreviousPage, info.HasNextPage = more, p.Before != nil || earlier
+	} else {
+		info.HasNextPage, info.HasPreviousPage = more, p.After != nil || earlier
+	}
+	cursors := make([]string, len(rows))
+	for i, r := range rows {
+		s, err := encodeCursor(c, o, r)
+		if err != nil {
+			return nil, nil, info, err
+		}
+		cursors[i] = s
+	}
+	if len(cursors) > 0 {
+		info.StartCursor, info.EndCursor = &cursors[0], &cursors[len(cursors)-1]
+	}
+	return rows, cursors, info, nil
+}

@@ -1,0 +1,43 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// constraintFields names the input field that each foreign key or unique constraint
+// checks, so that a violation comes back to the client on that field.
+var constraintFields = map[string]struct{ field, message string }{
+	"customers_admin_user_fk":                    {"adminUserId", "names no user of this customer"},
+	"customers_billing_user_fk":                  {"billingUserId", "names no user of this customer"},
+	"customers_call_recording_user_fk":           {"callRecordingUserId", "names no user of this customer"},
+	"customers_support_user_fk":                  {"supportUserId", "names no user of this customer"},
+	"customers_last_automatic_refill_invoice_fk": {"lastAutomaticRefillInvoiceId", "names no invoice of this customer"},
+	"users_email_key":                            {"email", "is already taken"},
+}
+
+// translatePgError turns a PostgreSQL error into the error kind the client should see.
+// It is the only code that looks at SQLSTATE codes. Other errors pass unchanged.
+func translatePgError(err error) error {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return err
+	}
+	switch pg.Code {
+	case "23503", "23505": // foreign_key_violation, unique_violation
+		if f, ok := constraintFields[pg.ConstraintName]; ok {
+			return FieldError(f.field, "%s", f.message)
+		}
+		if pg.Code == "23505" {
+			return Errorf(Conflict, "the record conflicts with an existing one")
+		}
+		return Errorf(Conflict, "the record is still referenced by another record")
+	case "23514", "23502": // check_violation, not_null_violation
+		return &Error{Kind: Invalid, Message: fmt.Sprintf("a value breaks the database rule %q", pg.ConstraintName)}
+	case "40001": // serialization_failure
+		return Errorf(Conflict, "the record was changed concurrently; try again")
+	}
+	return err
+}

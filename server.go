@@ -1,0 +1,226 @@
+// Command customers serves the Customers GraphQL API.
+//
+//	customers          serve (GraphQL at /query, GraphiQL at /)
+//	customers migrate  create the database if missing, apply migrations, exit
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/migrations"
+	"github.com/cloudcomms/customers/models"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "customers:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the service's configuration, read from environment variables.
+type Config struct {
+	ListenAddr      string         // LISTEN_ADDR
+	DatabaseURL     string         // DATABASE_URL
+	LogLevel        slog.Level     // LOG_LEVEL: debug, info, warn, error
+	DBMaxConns      int            // DB_MAX_CONNS
+	DemoData        bool           // DEMO_DATA
+	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES: comma-separated addresses or CIDRs
+	CursorSecret    []byte         // CURSOR_SECRET: signs pagination cursors
+	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT
+	SlowQuery       time.Duration  // DB_SLOW_QUERY
+}
+
+// loadConfig reads the configuration; every setting has a default next to it.
+func loadConfig(getenv func(string) string) (Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		ListenAddr:  get("LISTEN_ADDR", ":8080"),
+		DatabaseURL: get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
+	}
+	var errs []error
+	if err := cfg.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	n, err := strconv.Atoi(get("DB_MAX_CONNS", "10"))
+	if err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("DB_MAX_CONNS: want a whole number of 1 or more, got %q", getenv("DB_MAX_CONNS")))
+	}
+	cfg.DBMaxConns = n
+	if cfg.DemoData, err = strconv.ParseBool(get("DEMO_DATA", "false")); err != nil {
+		errs = append(errs, fmt.Errorf("DEMO_DATA: want true or false, got %q", getenv("DEMO_DATA")))
+	}
+	for _, s := range strings.Split(get("TRUSTED_PROXIES", ""), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is no address or CIDR", s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+	}
+	cfg.CursorSecret = []byte(getenv("CURSOR_SECRET"))
+	for _, d := range []struct {
+		key, def string
+		dst      *time.Duration
+	}{{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}} {
+		if *d.dst, err = time.ParseDuration(get(d.key, d.def)); err != nil || *d.dst < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a duration such as %s, got %q", d.key, d.def, getenv(d.key)))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// logValue shows the configuration with secrets masked.
+func (c Config) logValue() slog.Value {
+	dbURL := c.DatabaseURL
+	if u, err := url.Parse(dbURL); err == nil {
+		dbURL = u.Redacted()
+	}
+	proxies := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	return slog.GroupValue(
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("database_url", dbURL),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Bool("demo_data", c.DemoData),
+		slog.String("trusted_proxies", strings.Join(proxies, ",")),
+		slog.Bool("cursor_secret_set", len(c.CursorSecret) > 0),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("db_slow_query", c.SlowQuery),
+	)
+}
+
+// run wires the service and serves until ctx ends; it returns only after in-flight
+// requests have finished (or the shutdown timeout has passed) and the pool is closed.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})})
+	logger.Info("starting", slog.Any("config", cfg.logValue()))
+
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	if len(args) > 0 && args[0] == "migrate" {
+		logger.Info("migrated")
+		return nil
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q (want: migrate)", args[0])
+	}
+	if cfg.DemoData {
+		loaded, err := models.LoadDemoData(ctx, db)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		logger.Info("demo data", slog.Bool("loaded", loaded))
+	}
+
+	secret := cfg.CursorSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and do not survive a restart or work across replicas")
+	}
+	h := graph.NewHandler(graph.Config{
+		Logger:         logger,
+		Resolver:       &graph.Resolver{CustomerStore: models.NewCustomerStore(db, models.NewCursors(secret))},
+		Ready:          sqlDB.PingContext,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	return serve(ctx, cfg, logger, h)
+}
+
+// openDatabase creates the database if missing, opens the pool and migrates.
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*gorm.DB, error) {
+	if err := models.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	db, err := models.OpenDB(models.DBConfig{URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, _ := db.DB()
+	if err := migrations.Up(ctx, sqlDB); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// serve runs the HTTP server until ctx ends, then shuts it down gracefully: the
+// listener closes, in-flight requests finish (their contexts are not cancelled by
+// the signal), and only then does serve return.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, h http.Handler) error {
+	srv := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("serving", slog.String("addr", ln.Addr().String()))
+	errCh := make(chan error, 1)
+	go func() { errCh <- srv.Serve(ln) }()
+	select {
+	case err := <-errCh:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

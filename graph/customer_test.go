@@ -394,7 +394,7 @@ func TestCustomerDelete(t *testing.T) {
 		t.Errorf("get after delete = %s %+v, want customer null and no error", r.Data, r.Errors)
 	}
 	for name, q := range map[string]string{
-		"DeleteAgain": doc,
+		"DeleteAgain":  doc,
 		"PatchDeleted": `mutation($id: ObjectID!) { customerPatch(id: $id, patch: {credit: 1}) { id } }`,
 	} {
 		r := a.do(q, map[string]any{"id": c["id"]})

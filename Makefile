@@ -1,0 +1,36 @@
+# Every target that needs PostgreSQL finds or starts it with scripts/db.sh.
+GO ?= go
+# WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
+WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
+
+.PHONY: help run test bench migrate generate check-generated lint db-stop
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+run: ## serve at http://localhost:8080 with demo data (database created and migrated)
+	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} $(GO) run .
+
+test: ## run every test against a real PostgreSQL
+	$(WITH_DB) $(GO) test -race -count=1 ./...
+
+bench: ## run the benchmarks against a real PostgreSQL
+	$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
+
+migrate: ## create the database if missing and apply the migrations
+	$(WITH_DB) $(GO) run . migrate
+
+generate: ## regenerate the GraphQL code from schema.graphqls and gqlgen.yml
+	$(GO) generate ./...
+
+check-generated: generate ## fail when the generated code is not what the schema gives
+	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- graph/)" || { git status --short -- graph/ >&2; echo "generate wrote new files: run make generate and commit" >&2; exit 1; }
+
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above need formatting" >&2; exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+db-stop: ## stop the private PostgreSQL started under .data/
+	scripts/db.sh stop

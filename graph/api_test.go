@@ -44,8 +44,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// MustAPI starts the service's handler over a fresh, migrated database.
-func MustAPI(t testing.TB) *api {
+// MustAPI starts the service's handler over a fresh, migrated database; opts adjust
+// the handler's configuration.
+func MustAPI(t testing.TB, opts ...func(*graph.Config)) *api {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})})
@@ -56,11 +57,15 @@ func MustAPI(t testing.TB) *api {
 	sqlDB, _ := db.DB()
 	t.Cleanup(func() { sqlDB.Close() })
 	store := models.NewCustomerStore(db, models.NewCursors([]byte("test cursor secret")))
-	srv := httptest.NewServer(graph.NewHandler(graph.Config{
+	cfg := graph.Config{
 		Logger:   logger,
 		Resolver: &graph.Resolver{CustomerStore: store},
 		Ready:    sqlDB.PingContext,
-	}))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv := httptest.NewServer(graph.NewHandler(cfg))
 	t.Cleanup(srv.Close)
 	return &api{t: t, srv: srv, db: db, logs: logs}
 }

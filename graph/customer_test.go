@@ -3,12 +3,15 @@ package graph_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcomms/customers/graph"
 )
 
 // customerFields selects every scalar field of Customer.
@@ -442,5 +445,21 @@ func TestRequestIDHeader(t *testing.T) {
 	}
 	if !strings.Contains(a.logs.String(), fmt.Sprintf(`"request_id":"%s"`, r.Header.Get("X-Request-Id"))) {
 		t.Errorf("access log lacks the request id")
+	}
+}
+
+func TestCreatedByIPFromTrustedProxy(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	body, _ := json.Marshal(map[string]any{"query": createDoc, "variables": map[string]any{"input": map[string]any{"name": "Proxied"}}})
+	r := a.post(string(body), map[string]string{"X-Forwarded-For": "203.0.113.50, 127.0.0.2"})
+	var out struct{ CustomerCreate customer }
+	if err := json.Unmarshal(r.Data, &out); err != nil || out.CustomerCreate["createdByIP"] != "203.0.113.50" {
+		t.Errorf("createdByIP = %v (%s %+v), want the client address 203.0.113.50", out.CustomerCreate["createdByIP"], r.Data, r.Errors)
+	}
+	untrusted := MustAPI(t)
+	r = untrusted.post(string(body), map[string]string{"X-Forwarded-For": "203.0.113.50"})
+	if err := json.Unmarshal(r.Data, &out); err != nil || out.CustomerCreate["createdByIP"] != "127.0.0.1" {
+		t.Errorf("createdByIP = %v, want the connection's 127.0.0.1 when no proxy is trusted", out.CustomerCreate["createdByIP"])
 	}
 }

@@ -1,0 +1,99 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/cloudcomms/customers/internal/pgtest"
+	"github.com/cloudcomms/customers/migrations"
+)
+
+// TestUpDownUp proves the down migrations undo the up migrations completely.
+func TestUpDownUp(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("pgx", pgtest.NewDatabase(t)) // migrated already
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	tables := func() int {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('customers', 'users', 'invoices')").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := tables(); n != 3 {
+		t.Fatalf("%d tables after up, want 3", n)
+	}
+	if err := migrations.Down(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if n := tables(); n != 0 {
+		t.Fatalf("%d tables after down, want 0", n)
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatalf("up after down: %v", err)
+	}
+	if n := tables(); n != 3 {
+		t.Fatalf("%d tables after up again, want 3", n)
+	}
+}
+
+// TestDatabaseEnforcesRules writes through SQL, as another tool would, and checks
+// that the database itself refuses what the API refuses.
+func TestDatabaseEnforcesRules(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("pgx", pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustExec := func(q string) {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mustExec(`INSERT INTO customers (name) VALUES ('Valid')`)
+	mustExec(`INSERT INTO customers (name) VALUES ('Other')`)
+	mustExec(`INSERT INTO users (customer_id, email, first, last) SELECT id, 'a@b.example', 'A', 'B' FROM customers WHERE name = 'Other'`)
+	var defaults string
+	if err := db.QueryRow(`SELECT concat_ws(',', status, credit, account_lock, cdr_retention, max_outbound_call_rate, default_bill_method, version, call_forwarding_call_limit, octet_length(id)) FROM customers WHERE name = 'Valid'`).Scan(&defaults); err != nil {
+		t.Fatal(err)
+	}
+	if defaults != "ACTIVE,0,t,12,1,CREDIT,1,10,12" {
+		t.Errorf("column defaults = %s", defaults)
+	}
+	bad := map[string]string{
+		"NameBlank":          `INSERT INTO customers (name) VALUES ('')`,
+		"NameUntrimmed":      `INSERT INTO customers (name) VALUES (' x')`,
+		"Name46":             `INSERT INTO customers (name) VALUES (repeat('é', 46))`,
+		"NameNull":           `INSERT INTO customers (name) VALUES (NULL)`,
+		"StatusUnknown":      `INSERT INTO customers (name, status) VALUES ('x', 'CLOSED')`,
+		"BillMethodUnknown":  `INSERT INTO customers (name, default_bill_method) VALUES ('x', 'CASH')`,
+		"URLScheme":          `INSERT INTO customers (name, website_url) VALUES ('x', 'ftp://e.example')`,
+		"URLEmpty":           `INSERT INTO customers (name, logo) VALUES ('x', '')`,
+		"URL256":             `INSERT INTO customers (name, logo) VALUES ('x', 'https://e.example/' || repeat('a', 238))`,
+		"NegativeRefill":     `INSERT INTO customers (name, automatic_refill_amount) VALUES ('x', -1)`,
+		"NegativeRetention":  `INSERT INTO customers (name, cdr_retention) VALUES ('x', -1)`,
+		"IPWithMask":         `INSERT INTO customers (name, created_by_ip) VALUES ('x', '10.0.0.0/8')`,
+		"ShortID":            `INSERT INTO customers (id, name) VALUES ('\x01', 'x')`,
+		"ForeignUserLinked":  `UPDATE customers SET admin_user_id = (SELECT id FROM users) WHERE name = 'Valid'`,
+		"EmailCaseDuplicate": `INSERT INTO users (customer_id, email, first, last) SELECT id, 'A@B.example', 'A', 'B' FROM customers WHERE name = 'Other'`,
+		"EmailShort":         `INSERT INTO users (customer_id, email, first, last) SELECT id, 'a@b', 'A', 'B' FROM customers WHERE name = 'Other'`,
+		"UserStatusUnknown":  `INSERT INTO users (customer_id, email, first, last, status) SELECT id, 'c@d.example', 'A', 'B', 'GONE' FROM customers WHERE name = 'Other'`,
+		"PermissionUnknown":  `INSERT INTO users (customer_id, email, first, last, admin_permission) SELECT id, 'c@d.example', 'A', 'B', 'ALL' FROM customers WHERE name = 'Other'`,
+	}
+	for name, q := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := db.Exec(q); err == nil {
+				t.Errorf("the database accepted: %s", q)
+			}
+		})
+	}
+	mustExec(`UPDATE customers SET admin_user_id = (SELECT id FROM users) WHERE name = 'Other'`)
+}

@@ -1,0 +1,87 @@
+package models
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestObjectIDUnmarshalGQL(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		want string // "" when invalid
+	}{
+		{"LowerCase", "5f1d7a2b3c4d5e6f70819203", "5f1d7a2b3c4d5e6f70819203"},
+		{"UpperCaseNormalised", "5F1D7A2B3C4D5E6F70819203", "5f1d7a2b3c4d5e6f70819203"},
+		{"Empty", "", ""},
+		{"TooShort", "5f1d7a2b3c4d5e6f7081920", ""},
+		{"TooLong", "5f1d7a2b3c4d5e6f708192031", ""},
+		{"NotHex", "5f1d7a2b3c4d5e6f7081920g", ""},
+		{"Multibyte24Bytes", strings.Repeat("é", 12), ""},
+		{"Number", 12345, ""},
+		{"Nil", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var id ObjectID
+			err := id.UnmarshalGQL(tt.in)
+			if tt.want == "" {
+				if ErrorKind(err) != Invalid {
+					t.Errorf("UnmarshalGQL(%v) error = %v, want Invalid", tt.in, err)
+				}
+				return
+			}
+			if err != nil || id.String() != tt.want {
+				t.Errorf("UnmarshalGQL(%v) = %s, %v; want %s", tt.in, id, err, tt.want)
+			}
+			var buf bytes.Buffer
+			id.MarshalGQL(&buf)
+			if buf.String() != `"`+tt.want+`"` {
+				t.Errorf("MarshalGQL = %s", buf.String())
+			}
+		})
+	}
+}
+
+func TestNewObjectIDLayout(t *testing.T) {
+	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	a, b := newObjectIDAt(at), newObjectIDAt(at)
+	if !a.Time().Equal(at) {
+		t.Errorf("Time() = %v, want %v", a.Time(), at)
+	}
+	if a == b || !bytes.Equal(a[4:9], b[4:9]) {
+		t.Errorf("two ids of one process: %s %s; want equal random part, different counters", a, b)
+	}
+	if a.String() >= b.String() {
+		t.Errorf("ids of one second do not grow: %s then %s", a, b)
+	}
+}
+
+func TestObjectIDScanValue(t *testing.T) {
+	id := NewObjectID()
+	v, _ := id.Value()
+	var back ObjectID
+	if err := back.Scan(v); err != nil || back != id {
+		t.Errorf("Scan(Value()) = %s, %v; want %s", back, err, id)
+	}
+	if err := back.Scan([]byte{1, 2}); err == nil {
+		t.Error("Scan of 2 bytes succeeded")
+	}
+}
+
+func FuzzObjectIDUnmarshalGQL(f *testing.F) {
+	for _, s := range []string{"", "5f1d7a2b3c4d5e6f70819203", "5F1D7A2B3C4D5E6F70819203", "zz", strings.Repeat("é", 12)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var id ObjectID
+		if err := id.UnmarshalGQL(s); err != nil {
+			return
+		}
+		if !strings.EqualFold(id.String(), s) {
+			t.Errorf("accepted %q as %s", s, id)
+		}
+	})
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcomms/customers/internal/pgtest"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
+		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
+	want := ":8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
+	if got != want {
+		t.Errorf("defaults:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{
+		"LOG_LEVEL": "debug", "DB_MAX_CONNS": "25", "DEMO_DATA": "true",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1 ,::1", "SHUTDOWN_TIMEOUT": "5s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout)
+	if want := "DEBUG 25 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	_, err := loadConfig(env(map[string]string{
+		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DEMO_DATA": "maybe",
+		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon",
+	}))
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s: %v", key, err)
+		}
+	}
+}
+
+// TestGracefulShutdown sends half a request, stops the server, and checks that the
+// request still completes before run returns.
+func TestGracefulShutdown(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	out, logs := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true",
+		}), logs)
+		logs.Close()
+	}()
+	addr := waitForLog(t, out, "serving")["addr"].(string)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"query":"{ customers(first: 1) { totalCount } }"}`
+	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	select {
+	case err := <-done:
+		t.Fatalf("run returned with a request in flight: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("new connections are still accepted after the signal")
+	}
+	fmt.Fprint(conn, body[10:])
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request dropped: %v", err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	if d := cmp.Diff(`{"data":{"customers":{"totalCount":36}}}`, string(got)); d != "" {
+		t.Errorf("in-flight response (-want +got):\n%s", d)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after the last request finished")
+	}
+}
+
+// waitForLog reads JSON log lines until one has msg, and returns it.
+func waitForLog(t *testing.T, r io.Reader, msg string) map[string]any {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec[slog.MessageKey] == msg {
+			return rec
+		}
+	}
+	t.Fatalf("the log ended without %q", msg)
+	return nil
+}

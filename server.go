@@ -164,7 +164,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	h := graph.NewHandler(graph.Config{
 		Logger:         logger,
-		Resolver:       &graph.Resolver{CustomerStore: models.NewCustomerStore(db, models.NewCursors(secret))},
+		Resolver:       graph.NewResolver(db, models.NewCursors(secret)),
 		Ready:          sqlDB.PingContext,
 		TrustedProxies: cfg.TrustedProxies,
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"gorm.io/gorm"
@@ -24,6 +25,8 @@ type api struct {
 	srv  *httptest.Server
 	db   *gorm.DB
 	logs *syncBuffer
+	// statements is the number of SQL statements the last request sent.
+	statements atomic.Int64
 }
 
 // syncBuffer collects the service's log lines; handlers log from many goroutines.
@@ -38,6 +41,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *syncBuffer) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -49,25 +58,30 @@ func (b *syncBuffer) String() string {
 func MustAPI(t testing.TB, opts ...func(*graph.Config)) *api {
 	t.Helper()
 	logs := &syncBuffer{}
-	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sqlDB, _ := db.DB()
 	t.Cleanup(func() { sqlDB.Close() })
-	store := models.NewCustomerStore(db, models.NewCursors([]byte("test cursor secret")))
 	cfg := graph.Config{
 		Logger:   logger,
-		Resolver: &graph.Resolver{CustomerStore: store},
+		Resolver: graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
 		Ready:    sqlDB.PingContext,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv := httptest.NewServer(graph.NewHandler(cfg))
-	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, db: db, logs: logs}
+	a := &api{t: t, db: db, logs: logs}
+	h := graph.NewHandler(cfg)
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := models.WithStatementCounter(r.Context())
+		h.ServeHTTP(w, r.WithContext(ctx))
+		a.statements.Store(models.Statements(ctx))
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
 }
 
 // gqlError is one entry of a response's errors.
@@ -136,4 +150,19 @@ func (a *api) mustData(query string, vars map[string]any, dst any) {
 	if err := json.Unmarshal(r.Data, dst); err != nil {
 		a.t.Fatalf("decode %s: %v", r.Data, err)
 	}
+}
+
+// sqlLog returns the SQL statements logged so far (the service logs at DEBUG in
+// tests), to show what a statement budget was spent on.
+func (a *api) sqlLog() string {
+	var out []string
+	for _, l := range strings.Split(a.logs.String(), "\n") {
+		var rec struct {
+			Msg, SQL string
+		}
+		if json.Unmarshal([]byte(l), &rec) == nil && rec.Msg == "sql" {
+			out = append(out, rec.SQL[:min(len(rec.SQL), 160)])
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -57,3 +57,30 @@ func customerPatch(p model.CustomerPatch) models.CustomerInput {
 		DefaultBillMethod:     opt(p.DefaultBillMethod),
 	}
 }
+
+// userCreateInput converts the generated input; shape only, no rules.
+func userCreateInput(in model.UserCreateInput) models.UserInput {
+	return models.UserInput{
+		CustomerID:           opt(in.CustomerID),
+		Email:                opt(in.Email),
+		First:                opt(in.First),
+		Last:                 opt(in.Last),
+		Status:               opt(in.Status),
+		AdminPermission:      opt(in.AdminPermission),
+		BillingPermission:    opt(in.BillingPermission),
+		SuperAdminPermission: opt(in.SuperAdminPermission),
+	}
+}
+
+// userPatch converts the generated patch; shape only, no rules.
+func userPatch(p model.UserPatch) models.UserInput {
+	return models.UserInput{
+		Email:                opt(p.Email),
+		First:                opt(p.First),
+		Last:                 opt(p.Last),
+		Status:               opt(p.Status),
+		AdminPermission:      opt(p.AdminPermission),
+		BillingPermission:    opt(p.BillingPermission),
+		SuperAdminPermission: opt(p.SuperAdminPermission),
+	}
+}

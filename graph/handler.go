@@ -47,6 +47,7 @@ func NewHandler(cfg Config) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	var h http.Handler = mux
+	h = withLoaders(cfg.Resolver, h)
 	h = withCaller(cfg.TrustedProxies, h)
 	h = withAccessLog(cfg.Logger, h)
 	return withRequestID(h)

@@ -109,21 +109,23 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// withAccessLog writes one INFO line per request: method, path, status, duration and
-// the GraphQL operation name.
+// withAccessLog writes one INFO line per request: method, path, status, duration,
+// the GraphQL operation name and the number of SQL statements.
 func withAccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		op := new(atomic.Value)
 		op.Store("")
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), opNameKey{}, op)))
+		ctx := models.WithStatementCounter(context.WithValue(r.Context(), opNameKey{}, op))
+		next.ServeHTTP(rec, r.WithContext(ctx))
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("op", op.Load().(string)),
 			slog.Int("status", rec.status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("statements", models.Statements(ctx)),
 		)
 	})
 }

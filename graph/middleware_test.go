@@ -52,7 +52,7 @@ func TestPanicBecomesErrorResponse(t *testing.T) {
 	var logs strings.Builder
 	h := NewHandler(Config{
 		Logger:   slog.New(LogHandler{slog.NewJSONHandler(&logs, nil)}),
-		Resolver: &Resolver{CustomerStore: models.NewCustomerStore(nil, models.NewCursors([]byte("k")))},
+		Resolver: NewResolver(nil, models.NewCursors([]byte("k"))),
 		Ready:    func(context.Context) error { return nil },
 	})
 	srv := httptest.NewServer(h)
@@ -75,7 +75,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	ready := errors.New("database down")
 	h := NewHandler(Config{
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Resolver: &Resolver{},
+		Resolver: NewResolver(nil, nil),
 		Ready:    func(context.Context) error { return ready },
 	})
 	get := func(path string) int {

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"github.com/99designs/gqlgen/graphql"
+	"gorm.io/gorm"
 
 	"github.com/cloudcomms/customers/models"
 )
@@ -13,6 +14,17 @@ import (
 // Resolver is the root of the resolvers: the stores they call, nothing else.
 type Resolver struct {
 	CustomerStore *models.CustomerStore
+	UserStore     *models.UserStore
+	InvoiceStore  *models.InvoiceStore
+}
+
+// NewResolver returns the root resolver over db; cursors signs every connection's cursors.
+func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
+	return &Resolver{
+		CustomerStore: models.NewCustomerStore(db, cursors),
+		UserStore:     models.NewUserStore(db, cursors),
+		InvoiceStore:  models.NewInvoiceStore(db, cursors),
+	}
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

@@ -13,9 +13,70 @@ import (
 	"github.com/cloudcomms/customers/models"
 )
 
+// AdminUser is the resolver for the adminUser field.
+func (r *customerResolver) AdminUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.AdminUserID)
+}
+
+// BillingUser is the resolver for the billingUser field.
+func (r *customerResolver) BillingUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.BillingUserID)
+}
+
+// CallRecordingUser is the resolver for the callRecordingUser field.
+func (r *customerResolver) CallRecordingUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.CallRecordingUserID)
+}
+
+// SupportUser is the resolver for the supportUser field.
+func (r *customerResolver) SupportUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.SupportUserID)
+}
+
+// CreatedBy is the resolver for the createdBy field.
+func (r *customerResolver) CreatedBy(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.CreatedByID)
+}
+
+// UpdatedBy is the resolver for the updatedBy field.
+func (r *customerResolver) UpdatedBy(ctx context.Context, obj *models.Customer) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.UpdatedByID)
+}
+
+// LastAutomaticRefillInvoice is the resolver for the lastAutomaticRefillInvoice field.
+func (r *customerResolver) LastAutomaticRefillInvoice(ctx context.Context, obj *models.Customer) (*models.Invoice, error) {
+	return loadOptional(ctx, loadersFor(ctx).InvoiceByID, obj.LastAutomaticRefillInvoiceID)
+}
+
+// Users is the resolver for the users field.
+func (r *customerResolver) Users(ctx context.Context, obj *models.Customer, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string) (*models.UserPage, error) {
+	l := loadersFor(ctx)
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
+	return l.UsersOfCustomer.Load(ctx, l, obj.ID, nestedArgs{userFilter: filter, userOrder: orderBy, page: page})
+}
+
+// Invoices is the resolver for the invoices field.
+func (r *customerResolver) Invoices(ctx context.Context, obj *models.Customer, filter *models.InvoiceFilter, orderBy []models.InvoiceOrder, first *int32, after *string, last *int32, before *string) (*models.InvoicePage, error) {
+	l := loadersFor(ctx)
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
+	return l.InvoicesOfCustomer.Load(ctx, l, obj.ID, nestedArgs{invoiceFilter: filter, invoiceOrder: orderBy, page: page})
+}
+
 // TotalCount is the resolver for the totalCount field.
 func (r *customerConnectionResolver) TotalCount(ctx context.Context, obj *models.CustomerPage) (int32, error) {
 	n, err := r.CustomerStore.CountCustomers(ctx, obj.Filter)
+	return int32(n), err
+}
+
+// Customer is the resolver for the customer field.
+func (r *invoiceResolver) Customer(ctx context.Context, obj *models.Invoice) (*models.Customer, error) {
+	return loadersFor(ctx).CustomerByID.Load(ctx, obj.CustomerID)()
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *invoiceConnectionResolver) TotalCount(ctx context.Context, obj *models.InvoicePage) (int32, error) {
+	l := loadersFor(ctx)
+	n, err := l.InvoiceCountOfCustomer.Load(ctx, l, obj.CustomerID, nestedArgs{invoiceFilter: obj.Filter})
 	return int32(n), err
 }
 
@@ -41,11 +102,31 @@ func (r *mutationResolver) CustomerDelete(ctx context.Context, id models.ObjectI
 	return r.CustomerStore.DeleteCustomer(ctx, id)
 }
 
+// UserCreate is the resolver for the userCreate field.
+func (r *mutationResolver) UserCreate(ctx context.Context, input model.UserCreateInput) (*models.User, error) {
+	u, err := r.UserStore.CreateUser(ctx, userCreateInput(input))
+	return u, models.WithFieldPrefix(err, "input")
+}
+
+// UserPatch is the resolver for the userPatch field.
+func (r *mutationResolver) UserPatch(ctx context.Context, id models.ObjectID, patch model.UserPatch, expectedVersion *int32) (*models.User, error) {
+	u, err := r.UserStore.PatchUser(ctx, id, userPatch(patch), expectedVersion)
+	return u, models.WithFieldPrefix(err, "patch")
+}
+
+// UserDelete is the resolver for the userDelete field.
+func (r *mutationResolver) UserDelete(ctx context.Context, id models.ObjectID) (*models.User, error) {
+	return r.UserStore.DeleteUser(ctx, id)
+}
+
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
 	c, err := r.CustomerStore.FindCustomerByID(ctx, id)
 	if models.ErrorKind(err) == models.NotFound {
 		return nil, nil
+	}
+	if err == nil {
+		loadersFor(ctx).customerPage(ctx, []*models.Customer{c}, nil)
 	}
 	return c, err
 }
@@ -53,12 +134,58 @@ func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*mode
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) (*models.CustomerPage, error) {
 	page := models.PageArgs{First: first, After: after, Last: last, Before: before, Offset: offset}
-	return r.CustomerStore.FindCustomers(ctx, filter, orderBy, page)
+	p, err := r.CustomerStore.FindCustomers(ctx, filter, orderBy, page)
+	if err == nil {
+		loadersFor(ctx).customerPage(ctx, p.Nodes(), selectedNodeFields(ctx))
+	}
+	return p, err
 }
+
+// User is the resolver for the user field.
+func (r *queryResolver) User(ctx context.Context, id models.ObjectID) (*models.User, error) {
+	u, err := r.UserStore.FindUserByID(ctx, id)
+	if models.ErrorKind(err) == models.NotFound {
+		return nil, nil
+	}
+	return u, err
+}
+
+// Users is the resolver for the users field.
+func (r *queryResolver) Users(ctx context.Context, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) (*models.UserPage, error) {
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before, Offset: offset}
+	return r.UserStore.FindUsers(ctx, filter, orderBy, page)
+}
+
+// Customer is the resolver for the customer field.
+func (r *userResolver) Customer(ctx context.Context, obj *models.User) (*models.Customer, error) {
+	return loadersFor(ctx).CustomerByID.Load(ctx, obj.CustomerID)()
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *userConnectionResolver) TotalCount(ctx context.Context, obj *models.UserPage) (int32, error) {
+	if obj.CustomerID == nil {
+		n, err := r.UserStore.CountUsers(ctx, obj.Filter)
+		return int32(n), err
+	}
+	l := loadersFor(ctx)
+	n, err := l.UserCountOfCustomer.Load(ctx, l, *obj.CustomerID, nestedArgs{userFilter: obj.Filter})
+	return int32(n), err
+}
+
+// Customer returns generated.CustomerResolver implementation.
+func (r *Resolver) Customer() generated.CustomerResolver { return &customerResolver{r} }
 
 // CustomerConnection returns generated.CustomerConnectionResolver implementation.
 func (r *Resolver) CustomerConnection() generated.CustomerConnectionResolver {
 	return &customerConnectionResolver{r}
+}
+
+// Invoice returns generated.InvoiceResolver implementation.
+func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
+
+// InvoiceConnection returns generated.InvoiceConnectionResolver implementation.
+func (r *Resolver) InvoiceConnection() generated.InvoiceConnectionResolver {
+	return &invoiceConnectionResolver{r}
 }
 
 // Mutation returns generated.MutationResolver implementation.
@@ -67,8 +194,21 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// User returns generated.UserResolver implementation.
+func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
+
+// UserConnection returns generated.UserConnectionResolver implementation.
+func (r *Resolver) UserConnection() generated.UserConnectionResolver {
+	return &userConnectionResolver{r}
+}
+
 type (
+	customerResolver           struct{ *Resolver }
 	customerConnectionResolver struct{ *Resolver }
+	invoiceResolver            struct{ *Resolver }
+	invoiceConnectionResolver  struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	userResolver               struct{ *Resolver }
+	userConnectionResolver     struct{ *Resolver }
 )

@@ -1,14 +1,15 @@
 -- +goose Up
 -- +goose StatementBegin
--- new_object_id returns a 12-byte ObjectId (4-byte big-endian Unix seconds, 5 random
--- bytes, 3-byte counter) so that rows written by tools other than the service get
--- well-formed ids too. The service generates its own ids and never relies on this.
+-- new_object_id returns a 12-byte ObjectId (4-byte big-endian Unix seconds, 5 bytes
+-- that stand for the writing process, 3-byte counter) so that rows written by tools
+-- other than the service get well-formed ids too, ordered by creation within one
+-- connection. The service generates its own ids and never relies on this.
 CREATE SEQUENCE object_id_counter AS integer MINVALUE 0 MAXVALUE 16777215 CYCLE;
 
 CREATE FUNCTION new_object_id() RETURNS bytea
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
   SELECT int4send(extract(epoch FROM clock_timestamp())::integer)
-      || substring(uuid_send(gen_random_uuid()) FROM 1 FOR 5)
+      || decode(substring(md5(pg_backend_pid()::text || pg_postmaster_start_time()::text) FROM 1 FOR 10), 'hex')
       || substring(int4send(nextval('object_id_counter')::integer) FROM 2 FOR 3)
 $$;
 -- +goose StatementEnd

@@ -92,6 +92,30 @@ type CustomerInput struct {
 	DefaultBillMethod     Opt[BillMethod]
 }
 
+// customerUserLinks are the customer's links to its own users: column, API field,
+// and where each lives in a Customer and a CustomerInput.
+var customerUserLinks = []struct {
+	column, field string
+	ptr           func(*Customer) **ObjectID
+	input         func(*CustomerInput) Opt[ObjectID]
+}{
+	{"admin_user_id", "adminUserId", func(c *Customer) **ObjectID { return &c.AdminUserID }, func(in *CustomerInput) Opt[ObjectID] { return in.AdminUserID }},
+	{"billing_user_id", "billingUserId", func(c *Customer) **ObjectID { return &c.BillingUserID }, func(in *CustomerInput) Opt[ObjectID] { return in.BillingUserID }},
+	{"call_recording_user_id", "callRecordingUserId", func(c *Customer) **ObjectID { return &c.CallRecordingUserID }, func(in *CustomerInput) Opt[ObjectID] { return in.CallRecordingUserID }},
+	{"support_user_id", "supportUserId", func(c *Customer) **ObjectID { return &c.SupportUserID }, func(in *CustomerInput) Opt[ObjectID] { return in.SupportUserID }},
+}
+
+// linkedUserIDs returns the user ids that in links to, by API field.
+func (in *CustomerInput) linkedUserIDs() map[string]ObjectID {
+	out := map[string]ObjectID{}
+	for _, l := range customerUserLinks {
+		if o := l.input(in); o.Set && !o.Null {
+			out[l.field] = o.Value
+		}
+	}
+	return out
+}
+
 // NewCustomer returns a customer built from in with the spec's defaults for every
 // field not given, or ValidationErrors naming every invalid field. ip is the caller's
 // address, used for createdByIP when the input does not give it.
@@ -172,19 +196,14 @@ func (in CustomerInput) changes(errs *ValidationErrors, onCreate bool) []change 
 	if v, ok := number(errs, "credit", in.Credit, false); ok {
 		add("credit", v, func(c *Customer) { c.Credit = v })
 	}
-	for _, l := range []struct {
-		field, column string
-		opt           Opt[ObjectID]
-		dst           func(*Customer) **ObjectID
-	}{
-		{"adminUserId", "admin_user_id", in.AdminUserID, func(c *Customer) **ObjectID { return &c.AdminUserID }},
-		{"billingUserId", "billing_user_id", in.BillingUserID, func(c *Customer) **ObjectID { return &c.BillingUserID }},
-		{"callRecordingUserId", "call_recording_user_id", in.CallRecordingUserID, func(c *Customer) **ObjectID { return &c.CallRecordingUserID }},
-		{"supportUserId", "support_user_id", in.SupportUserID, func(c *Customer) **ObjectID { return &c.SupportUserID }},
-	} {
-		if l.opt.Set {
-			v := nullable(l.opt)
-			add(l.column, v, func(c *Customer) { *l.dst(c) = v })
+	for _, l := range customerUserLinks {
+		if o := l.input(&in); o.Set {
+			v := nullable(o)
+			if v != nil && onCreate {
+				errs.add(l.field, "cannot name a user on create: a new customer has no users yet; link one with customerPatch")
+				continue
+			}
+			add(l.column, v, func(c *Customer) { *l.ptr(c) = v })
 		}
 	}
 	if v, ok := number(errs, "automaticRefillAmount", in.AutomaticRefillAmount, true); ok {

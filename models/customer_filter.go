@@ -1,9 +1,6 @@
 package models
 
-import (
-	"io"
-	"slices"
-)
+import "io"
 
 // CustomerFilter selects customers. Every given part must match (and); And, Or and
 // Not combine nested filters.
@@ -43,19 +40,6 @@ type CustomerFilter struct {
 	And                          []CustomerFilter
 	Or                           []CustomerFilter
 	Not                          *CustomerFilter
-}
-
-// customerWhere returns f as a SQL condition, or ValidationErrors whose fields are
-// relative to the filter argument.
-func customerWhere(f *CustomerFilter) (string, []any, error) {
-	w := &where{}
-	if f != nil {
-		buildCustomerWhere(w, "", f, 0)
-	}
-	if err := w.errs.err(); err != nil {
-		return "", nil, err
-	}
-	return w.sql(), w.args, nil
 }
 
 func buildCustomerWhere(w *where, path string, f *CustomerFilter, depth int) {
@@ -138,20 +122,6 @@ var customerSortKeys = map[CustomerOrderField]sortKey[Customer]{
 
 var customerIDKey = sortKey[Customer]{name: "ID", column: "id", kind: keyID, value: func(c *Customer) any { return c.ID }}
 
-// customerOrdering turns orderBy into keys, ending with id ascending. A field given
-// twice counts once, at its first place.
 func customerOrdering(order []CustomerOrder) ordering[Customer] {
-	var o ordering[Customer]
-	var seen []CustomerOrderField
-	for _, ob := range order {
-		if slices.Contains(seen, ob.Field) {
-			continue
-		}
-		seen = append(seen, ob.Field)
-		k := customerSortKeys[ob.Field]
-		k.name = string(ob.Field)
-		k.desc = ob.Direction == Desc
-		o = append(o, k)
-	}
-	return append(o, customerIDKey)
+	return makeOrdering(order, customerSortKeys, customerIDKey, func(o CustomerOrder) (CustomerOrderField, OrderDirection) { return o.Field, o.Direction })
 }

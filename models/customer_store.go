@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -60,9 +61,9 @@ func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Cus
 // Invalid arguments are Invalid errors naming the argument ("filter.name.in",
 // "after", "first").
 func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilter, order []CustomerOrder, page PageArgs) (*CustomerPage, error) {
-	cond, args, err := customerWhere(filter)
+	cond, args, err := filterSQL(filter, buildCustomerWhere)
 	if err != nil {
-		return nil, WithFieldPrefix(err, "filter")
+		return nil, err
 	}
 	q := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...)
 	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page)
@@ -78,9 +79,9 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 
 // CountCustomers returns how many customers match filter.
 func (s *CustomerStore) CountCustomers(ctx context.Context, filter *CustomerFilter) (int, error) {
-	cond, args, err := customerWhere(filter)
+	cond, args, err := filterSQL(filter, buildCustomerWhere)
 	if err != nil {
-		return 0, WithFieldPrefix(err, "filter")
+		return 0, err
 	}
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...).Count(&n).Error; err != nil {
@@ -112,10 +113,44 @@ func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*
 // Errors: Invalid, NotFound, Conflict.
 func (s *CustomerStore) PatchCustomer(ctx context.Context, id ObjectID, patch CustomerInput, expectedVersion *int32) (*Customer, error) {
 	cols, err := patch.PatchColumns()
-	if err != nil {
+	var errs ValidationErrors
+	if !errors.As(err, &errs) && err != nil {
 		return nil, err
 	}
+	linkErrs, lerr := s.checkUserLinks(ctx, id, &patch)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if errs = append(errs, linkErrs...); len(errs) > 0 {
+		return nil, errs
+	}
 	return s.update(ctx, id, cols, expectedVersion)
+}
+
+// checkUserLinks reports each user link in patch that names no user of customer
+// id, in one statement. (The database checks the same with composite foreign keys;
+// this finds every bad link at once, and names its field.)
+func (s *CustomerStore) checkUserLinks(ctx context.Context, id ObjectID, patch *CustomerInput) (ValidationErrors, error) {
+	links := patch.linkedUserIDs()
+	if len(links) == 0 {
+		return nil, nil
+	}
+	ids := make([]ObjectID, 0, len(links))
+	for _, uid := range links {
+		ids = append(ids, uid)
+	}
+	var own []ObjectID
+	err := s.db.WithContext(ctx).Model(&User{}).Where("customer_id = ? AND id IN ?", id, ids).Pluck("id", &own).Error
+	if err != nil {
+		return nil, fmt.Errorf("check user links: %w", err)
+	}
+	var errs ValidationErrors
+	for _, l := range customerUserLinks {
+		if uid, ok := links[l.field]; ok && !slices.Contains(own, uid) {
+			errs.add(l.field, "names no user of this customer")
+		}
+	}
+	return errs, nil
 }
 
 // SetCustomerStatus changes a customer's status (platform staff only, once
@@ -163,4 +198,9 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 		return nil, Errorf(NotFound, "no customer with id %s", id)
 	}
 	return &rows[0], nil
+}
+
+// FindCustomersByIDs returns the customers with the given ids, by id, in one statement.
+func (s *CustomerStore) FindCustomersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*Customer, error) {
+	return findByIDs(ctx, s.db, ids, func(c *Customer) ObjectID { return c.ID })
 }

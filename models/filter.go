@@ -42,10 +42,11 @@ type ObjectIDFilter struct {
 	IsNull *bool
 }
 
-// EnumFilter matches an enum column.
+// EnumFilter matches an enum column; IsNull only for nullable ones.
 type EnumFilter[E ~string] struct {
 	Eq, Ne *E
 	In     []E
+	IsNull *bool
 }
 
 // CustomerStatusFilter matches a customer's status.
@@ -53,6 +54,15 @@ type CustomerStatusFilter = EnumFilter[CustomerStatus]
 
 // BillMethodFilter matches a customer's bill method.
 type BillMethodFilter = EnumFilter[BillMethod]
+
+// UserStatusFilter matches a user's status.
+type UserStatusFilter = EnumFilter[UserStatus]
+
+// PermissionFilter matches a user's permission level.
+type PermissionFilter = EnumFilter[Permission]
+
+// InvoiceStatusFilter matches an invoice's status.
+type InvoiceStatusFilter = EnumFilter[InvoiceStatus]
 
 // Limits that keep a filter's SQL small.
 const (
@@ -202,7 +212,7 @@ func enumFilter[E ~string](w *where, field, col string, f *EnumFilter[E]) {
 		w.add(col+" = ?", string(*f.Eq))
 	}
 	if f.Ne != nil {
-		w.add(col+" <> ?", string(*f.Ne))
+		w.add(col+" IS DISTINCT FROM ?", string(*f.Ne))
 	}
 	if f.In != nil {
 		w.checkIn(field, len(f.In))
@@ -212,6 +222,7 @@ func enumFilter[E ~string](w *where, field, col string, f *EnumFilter[E]) {
 		}
 		w.add(col+" IN ?", vals)
 	}
+	isNull(w, col, f.IsNull)
 }
 
 // combine adds the and/or/not branches of a filter, each built by build.

@@ -115,6 +115,25 @@ func (o ordering[T]) signature() string {
 	return strings.Join(parts, ",")
 }
 
+// makeOrdering turns a client's orderBy into keys, ending with id ascending. A field
+// given twice counts once, at its first place.
+func makeOrdering[T any, O any, F ~string](order []O, keys map[F]sortKey[T], id sortKey[T], split func(O) (F, OrderDirection)) ordering[T] {
+	var o ordering[T]
+	var seen []F
+	for _, ob := range order {
+		field, dir := split(ob)
+		if slices.Contains(seen, field) {
+			continue
+		}
+		seen = append(seen, field)
+		k := keys[field]
+		k.name = string(field)
+		k.desc = dir == Desc
+		o = append(o, k)
+	}
+	return append(o, id)
+}
+
 // Cursors signs and checks the opaque cursors of every connection.
 type Cursors struct {
 	key []byte
@@ -244,14 +263,23 @@ func keysetWhere[T any](o ordering[T], vals []any, before bool) (string, []any) 
 	return lead + " AND (" + strings.Join(ors, " OR ") + ")", append([]any{vals[0]}, args...)
 }
 
-// paginate reads one page of q in ordering o. It reads one row more than asked to
-// learn whether another page follows, and returns the rows in the connection's order
-// with their cursors.
-func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, []string, PageInfo, error) {
-	var info PageInfo
+// pageQuery is a page request checked and ready to run: its cursor conditions, its
+// ORDER BY and its size.
+type pageQuery[T any] struct {
+	ordering ordering[T]
+	args     PageArgs
+	conds    []string
+	condArgs []any
+	orderBy  string
+	size     int
+}
+
+// preparePage checks p (sizes, cursors) for the ordering o.
+func preparePage[T any](c *Cursors, o ordering[T], p PageArgs) (*pageQuery[T], error) {
 	if err := p.Validate(); err != nil {
-		return nil, nil, info, err
+		return nil, err
 	}
+	pq := &pageQuery[T]{ordering: o, args: p, size: p.size()}
 	for _, cur := range []struct {
 		field  string
 		s      *string
@@ -262,33 +290,43 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, [
 		}
 		vals, err := decodeCursor(c, o, cur.field, *cur.s)
 		if err != nil {
-			return nil, nil, info, err
+			return nil, err
 		}
 		cond, args := keysetWhere(o, vals, cur.before)
-		q = q.Where(cond, args...)
+		pq.conds = append(pq.conds, cond)
+		pq.condArgs = append(pq.condArgs, args...)
 	}
-	back := p.backward()
-	for _, k := range o {
+	keys := make([]string, len(o))
+	for i, k := range o {
 		dir := " ASC"
-		if k.desc != back {
+		if k.desc != p.backward() {
 			dir = " DESC"
 		}
-		q = q.Order(k.column + dir)
+		keys[i] = k.column + dir
 	}
-	n := p.size()
-	if p.Offset != nil {
-		q = q.Offset(int(*p.Offset))
+	pq.orderBy = strings.Join(keys, ", ")
+	return pq, nil
+}
+
+// where returns the cursor conditions as one SQL condition.
+func (pq *pageQuery[T]) where() (string, []any) {
+	if len(pq.conds) == 0 {
+		return "TRUE", nil
 	}
-	var rows []*T
-	if err := q.Limit(n + 1).Find(&rows).Error; err != nil {
-		return nil, nil, info, fmt.Errorf("page: %w", err)
-	}
-	more := len(rows) > n
+	return strings.Join(pq.conds, " AND "), pq.condArgs
+}
+
+// finish turns the rows read (at most size+1, in query order) into the page: the
+// rows in connection order, their cursors and the page info.
+func (pq *pageQuery[T]) finish(c *Cursors, rows []*T) ([]*T, []string, PageInfo, error) {
+	var info PageInfo
+	more := len(rows) > pq.size
 	if more {
-		rows = rows[:n]
+		rows = rows[:pq.size]
 	}
+	p := pq.args
 	earlier := p.Offset != nil && *p.Offset > 0
-	if back {
+	if p.backward() {
 		slices.Reverse(rows)
 		info.HasPreviousPage, info.HasNextPage = more, p.Before != nil || earlier
 	} else {
@@ -296,7 +334,7 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, [
 	}
 	cursors := make([]string, len(rows))
 	for i, r := range rows {
-		s, err := encodeCursor(c, o, r)
+		s, err := encodeCursor(c, pq.ordering, r)
 		if err != nil {
 			return nil, nil, info, err
 		}
@@ -306,4 +344,64 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, [
 		info.StartCursor, info.EndCursor = &cursors[0], &cursors[len(cursors)-1]
 	}
 	return rows, cursors, info, nil
+}
+
+// paginate reads one page of q in ordering o. It reads one row more than asked to
+// learn whether another page follows.
+func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, []string, PageInfo, error) {
+	pq, err := preparePage(c, o, p)
+	if err != nil {
+		return nil, nil, PageInfo{}, err
+	}
+	cond, args := pq.where()
+	q = q.Where(cond, args...).Order(pq.orderBy)
+	if p.Offset != nil {
+		q = q.Offset(int(*p.Offset))
+	}
+	var rows []*T
+	if err := q.Limit(pq.size + 1).Find(&rows).Error; err != nil {
+		return nil, nil, PageInfo{}, fmt.Errorf("page: %w", err)
+	}
+	return pq.finish(c, rows)
+}
+
+// pageSet is one page per parent, as paginateEach returns it.
+type pageSet[T any] struct {
+	Rows     []*T
+	Cursors  []string
+	PageInfo PageInfo
+}
+
+// paginateEach reads the same page of rows for each of several parents (the users
+// of each customer on a page) in one statement: a window numbers each parent's rows
+// in the page's order, and the first size+1 of each are kept. table and parentColumn
+// are this package's own names; cond and args filter the rows.
+func paginateEach[T any](db *gorm.DB, c *Cursors, o ordering[T], p PageArgs, table, parentColumn string,
+	parents []ObjectID, parentOf func(*T) ObjectID, cond string, args []any) (map[ObjectID]*pageSet[T], error) {
+	pq, err := preparePage(c, o, p)
+	if err != nil {
+		return nil, err
+	}
+	cursorCond, cursorArgs := pq.where()
+	sql := "SELECT * FROM (SELECT t.*, row_number() OVER (PARTITION BY t." + parentColumn + " ORDER BY " + pq.orderBy + ") AS page_row" +
+		" FROM " + table + " t WHERE t." + parentColumn + " IN ? AND " + cond + " AND " + cursorCond + ") w" +
+		" WHERE page_row <= ? ORDER BY " + parentColumn + ", page_row"
+	all := append(append(append([]any{parents}, args...), cursorArgs...), pq.size+1)
+	var rows []*T
+	if err := db.Raw(sql, all...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("pages of %s: %w", table, err)
+	}
+	grouped := make(map[ObjectID][]*T, len(parents))
+	for _, r := range rows {
+		grouped[parentOf(r)] = append(grouped[parentOf(r)], r)
+	}
+	out := make(map[ObjectID]*pageSet[T], len(parents))
+	for _, parent := range parents {
+		rows, cursors, info, err := pq.finish(c, grouped[parent])
+		if err != nil {
+			return nil, err
+		}
+		out[parent] = &pageSet[T]{Rows: rows, Cursors: cursors, PageInfo: info}
+	}
+	return out, nil
 }

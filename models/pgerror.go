@@ -41,3 +41,13 @@ func translatePgError(err error) error {
 	}
 	return err
 }
+
+// translateDeleteError is translatePgError for a DELETE: there a foreign-key
+// violation means another record still points at the one being deleted.
+func translateDeleteError(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23503" {
+		return Errorf(Conflict, "the record is still referenced by another record")
+	}
+	return translatePgError(err)
+}

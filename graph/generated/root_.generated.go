@@ -23,9 +23,14 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Customer() CustomerResolver
 	CustomerConnection() CustomerConnectionResolver
+	Invoice() InvoiceResolver
+	InvoiceConnection() InvoiceConnectionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	User() UserResolver
+	UserConnection() UserConnectionResolver
 }
 
 type DirectiveRoot struct {
@@ -34,22 +39,28 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	Customer struct {
 		AccountLock                  func(childComplexity int) int
+		AdminUser                    func(childComplexity int) int
 		AdminUserID                  func(childComplexity int) int
 		AutomaticRefillAmount        func(childComplexity int) int
+		BillingUser                  func(childComplexity int) int
 		BillingUserID                func(childComplexity int) int
 		CDRRetention                 func(childComplexity int) int
 		CallDebug                    func(childComplexity int) int
 		CallForwardingCallLimit      func(childComplexity int) int
 		CallRecording                func(childComplexity int) int
+		CallRecordingUser            func(childComplexity int) int
 		CallRecordingUserID          func(childComplexity int) int
 		CnamLookUps                  func(childComplexity int) int
 		CreatedAt                    func(childComplexity int) int
+		CreatedBy                    func(childComplexity int) int
 		CreatedByIP                  func(childComplexity int) int
 		Credit                       func(childComplexity int) int
 		DefaultBillMethod            func(childComplexity int) int
 		HoldMusic                    func(childComplexity int) int
 		ID                           func(childComplexity int) int
 		InternationalCalling         func(childComplexity int) int
+		Invoices                     func(childComplexity int, filter *models.InvoiceFilter, orderBy []models.InvoiceOrder, first *int32, after *string, last *int32, before *string) int
+		LastAutomaticRefillInvoice   func(childComplexity int) int
 		LastAutomaticRefillInvoiceID func(childComplexity int) int
 		Logo                         func(childComplexity int) int
 		LowBalanceAlertAmount        func(childComplexity int) int
@@ -59,9 +70,12 @@ type ComplexityRoot struct {
 		MediaBypass                  func(childComplexity int) int
 		Name                         func(childComplexity int) int
 		Status                       func(childComplexity int) int
+		SupportUser                  func(childComplexity int) int
 		SupportUserID                func(childComplexity int) int
 		TranscribeCalls              func(childComplexity int) int
 		UpdatedAt                    func(childComplexity int) int
+		UpdatedBy                    func(childComplexity int) int
+		Users                        func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string) int
 		Version                      func(childComplexity int) int
 		WebsiteURL                   func(childComplexity int) int
 	}
@@ -78,11 +92,42 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Invoice struct {
+		Amount     func(childComplexity int) int
+		ClosedAt   func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Customer   func(childComplexity int) int
+		CustomerID func(childComplexity int) int
+		Discount   func(childComplexity int) int
+		DueAt      func(childComplexity int) int
+		Error      func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Setup      func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Subtotal   func(childComplexity int) int
+		Tax        func(childComplexity int) int
+	}
+
+	InvoiceConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	InvoiceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CustomerCreate    func(childComplexity int, input model.CustomerCreateInput) int
 		CustomerDelete    func(childComplexity int, id models.ObjectID) int
 		CustomerPatch     func(childComplexity int, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) int
 		CustomerSetStatus func(childComplexity int, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) int
+		UserCreate        func(childComplexity int, input model.UserCreateInput) int
+		UserDelete        func(childComplexity int, id models.ObjectID) int
+		UserPatch         func(childComplexity int, id models.ObjectID, patch model.UserPatch, expectedVersion *int32) int
 	}
 
 	PageInfo struct {
@@ -95,6 +140,36 @@ type ComplexityRoot struct {
 	Query struct {
 		Customer  func(childComplexity int, id models.ObjectID) int
 		Customers func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
+		User      func(childComplexity int, id models.ObjectID) int
+		Users     func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
+	}
+
+	User struct {
+		AdminPermission      func(childComplexity int) int
+		BillingPermission    func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Customer             func(childComplexity int) int
+		CustomerID           func(childComplexity int) int
+		Email                func(childComplexity int) int
+		First                func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Last                 func(childComplexity int) int
+		Status               func(childComplexity int) int
+		SuperAdminPermission func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+		Version              func(childComplexity int) int
+	}
+
+	UserConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	UserEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 }
 
@@ -118,6 +193,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AccountLock(childComplexity), true
+	case "Customer.adminUser":
+		if e.ComplexityRoot.Customer.AdminUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AdminUser(childComplexity), true
 	case "Customer.adminUserId":
 		if e.ComplexityRoot.Customer.AdminUserID == nil {
 			break
@@ -130,6 +211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AutomaticRefillAmount(childComplexity), true
+	case "Customer.billingUser":
+		if e.ComplexityRoot.Customer.BillingUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.BillingUser(childComplexity), true
 	case "Customer.billingUserId":
 		if e.ComplexityRoot.Customer.BillingUserID == nil {
 			break
@@ -160,6 +247,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.CallRecording(childComplexity), true
+	case "Customer.callRecordingUser":
+		if e.ComplexityRoot.Customer.CallRecordingUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.CallRecordingUser(childComplexity), true
 	case "Customer.callRecordingUserId":
 		if e.ComplexityRoot.Customer.CallRecordingUserID == nil {
 			break
@@ -178,6 +271,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.CreatedAt(childComplexity), true
+	case "Customer.createdBy":
+		if e.ComplexityRoot.Customer.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.CreatedBy(childComplexity), true
 	case "Customer.createdByIP":
 		if e.ComplexityRoot.Customer.CreatedByIP == nil {
 			break
@@ -214,6 +313,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.InternationalCalling(childComplexity), true
+	case "Customer.invoices":
+		if e.ComplexityRoot.Customer.Invoices == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_invoices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Invoices(childComplexity, args["filter"].(*models.InvoiceFilter), args["orderBy"].([]models.InvoiceOrder), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string)), true
+	case "Customer.lastAutomaticRefillInvoice":
+		if e.ComplexityRoot.Customer.LastAutomaticRefillInvoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.LastAutomaticRefillInvoice(childComplexity), true
 	case "Customer.lastAutomaticRefillInvoiceId":
 		if e.ComplexityRoot.Customer.LastAutomaticRefillInvoiceID == nil {
 			break
@@ -268,6 +384,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Status(childComplexity), true
+	case "Customer.supportUser":
+		if e.ComplexityRoot.Customer.SupportUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.SupportUser(childComplexity), true
 	case "Customer.supportUserId":
 		if e.ComplexityRoot.Customer.SupportUserID == nil {
 			break
@@ -286,6 +408,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.UpdatedAt(childComplexity), true
+	case "Customer.updatedBy":
+		if e.ComplexityRoot.Customer.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.UpdatedBy(childComplexity), true
+	case "Customer.users":
+		if e.ComplexityRoot.Customer.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.Users(childComplexity, args["filter"].(*models.UserFilter), args["orderBy"].([]models.UserOrder), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string)), true
 	case "Customer.version":
 		if e.ComplexityRoot.Customer.Version == nil {
 			break
@@ -337,6 +476,123 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
+	case "Invoice.amount":
+		if e.ComplexityRoot.Invoice.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Amount(childComplexity), true
+	case "Invoice.closedAt":
+		if e.ComplexityRoot.Invoice.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ClosedAt(childComplexity), true
+	case "Invoice.createdAt":
+		if e.ComplexityRoot.Invoice.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CreatedAt(childComplexity), true
+	case "Invoice.customer":
+		if e.ComplexityRoot.Invoice.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Customer(childComplexity), true
+	case "Invoice.customerId":
+		if e.ComplexityRoot.Invoice.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.CustomerID(childComplexity), true
+	case "Invoice.discount":
+		if e.ComplexityRoot.Invoice.Discount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Discount(childComplexity), true
+	case "Invoice.dueAt":
+		if e.ComplexityRoot.Invoice.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.DueAt(childComplexity), true
+	case "Invoice.error":
+		if e.ComplexityRoot.Invoice.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Error(childComplexity), true
+	case "Invoice.id":
+		if e.ComplexityRoot.Invoice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.ID(childComplexity), true
+	case "Invoice.setup":
+		if e.ComplexityRoot.Invoice.Setup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Setup(childComplexity), true
+	case "Invoice.status":
+		if e.ComplexityRoot.Invoice.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Status(childComplexity), true
+	case "Invoice.subtotal":
+		if e.ComplexityRoot.Invoice.Subtotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Subtotal(childComplexity), true
+	case "Invoice.tax":
+		if e.ComplexityRoot.Invoice.Tax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Invoice.Tax(childComplexity), true
+
+	case "InvoiceConnection.edges":
+		if e.ComplexityRoot.InvoiceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.Edges(childComplexity), true
+	case "InvoiceConnection.nodes":
+		if e.ComplexityRoot.InvoiceConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.Nodes(childComplexity), true
+	case "InvoiceConnection.pageInfo":
+		if e.ComplexityRoot.InvoiceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.PageInfo(childComplexity), true
+	case "InvoiceConnection.totalCount":
+		if e.ComplexityRoot.InvoiceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceConnection.TotalCount(childComplexity), true
+
+	case "InvoiceEdge.cursor":
+		if e.ComplexityRoot.InvoiceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Cursor(childComplexity), true
+	case "InvoiceEdge.node":
+		if e.ComplexityRoot.InvoiceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
+
 	case "Mutation.customerCreate":
 		if e.ComplexityRoot.Mutation.CustomerCreate == nil {
 			break
@@ -381,6 +637,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CustomerSetStatus(childComplexity, args["id"].(models.ObjectID), args["status"].(models.CustomerStatus), args["expectedVersion"].(*int32)), true
+	case "Mutation.userCreate":
+		if e.ComplexityRoot.Mutation.UserCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_userCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UserCreate(childComplexity, args["input"].(model.UserCreateInput)), true
+	case "Mutation.userDelete":
+		if e.ComplexityRoot.Mutation.UserDelete == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_userDelete_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UserDelete(childComplexity, args["id"].(models.ObjectID)), true
+	case "Mutation.userPatch":
+		if e.ComplexityRoot.Mutation.UserPatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_userPatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UserPatch(childComplexity, args["id"].(models.ObjectID), args["patch"].(model.UserPatch), args["expectedVersion"].(*int32)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -430,6 +719,146 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["filter"].(*models.CustomerFilter), args["orderBy"].([]models.CustomerOrder), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string), args["offset"].(*int32)), true
 
+	case "Query.user":
+		if e.ComplexityRoot.Query.User == nil {
+			break
+		}
+
+		args, err := ec.field_Query_user_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.User(childComplexity, args["id"].(models.ObjectID)), true
+	case "Query.users":
+		if e.ComplexityRoot.Query.Users == nil {
+			break
+		}
+
+		args, err := ec.field_Query_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*models.UserFilter), args["orderBy"].([]models.UserOrder), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string), args["offset"].(*int32)), true
+
+	case "User.adminPermission":
+		if e.ComplexityRoot.User.AdminPermission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.AdminPermission(childComplexity), true
+	case "User.billingPermission":
+		if e.ComplexityRoot.User.BillingPermission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.BillingPermission(childComplexity), true
+	case "User.createdAt":
+		if e.ComplexityRoot.User.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.CreatedAt(childComplexity), true
+	case "User.customer":
+		if e.ComplexityRoot.User.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Customer(childComplexity), true
+	case "User.customerId":
+		if e.ComplexityRoot.User.CustomerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.CustomerID(childComplexity), true
+	case "User.email":
+		if e.ComplexityRoot.User.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.first":
+		if e.ComplexityRoot.User.First == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.First(childComplexity), true
+	case "User.id":
+		if e.ComplexityRoot.User.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.ID(childComplexity), true
+	case "User.last":
+		if e.ComplexityRoot.User.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Last(childComplexity), true
+	case "User.status":
+		if e.ComplexityRoot.User.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Status(childComplexity), true
+	case "User.superAdminPermission":
+		if e.ComplexityRoot.User.SuperAdminPermission == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.SuperAdminPermission(childComplexity), true
+	case "User.updatedAt":
+		if e.ComplexityRoot.User.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.UpdatedAt(childComplexity), true
+	case "User.version":
+		if e.ComplexityRoot.User.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Version(childComplexity), true
+
+	case "UserConnection.edges":
+		if e.ComplexityRoot.UserConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.Edges(childComplexity), true
+	case "UserConnection.nodes":
+		if e.ComplexityRoot.UserConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.Nodes(childComplexity), true
+	case "UserConnection.pageInfo":
+		if e.ComplexityRoot.UserConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.PageInfo(childComplexity), true
+	case "UserConnection.totalCount":
+		if e.ComplexityRoot.UserConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserConnection.TotalCount(childComplexity), true
+
+	case "UserEdge.cursor":
+		if e.ComplexityRoot.UserEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserEdge.Cursor(childComplexity), true
+	case "UserEdge.node":
+		if e.ComplexityRoot.UserEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -448,8 +877,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CustomerStatusFilter", ec.unmarshalInputCustomerStatusFilter),
 			graphql.NewInputUnmarshaler("DateTimeFilter", ec.unmarshalInputDateTimeFilter),
 			graphql.NewInputUnmarshaler("IntFilter", ec.unmarshalInputIntFilter),
+			graphql.NewInputUnmarshaler("InvoiceFilter", ec.unmarshalInputInvoiceFilter),
+			graphql.NewInputUnmarshaler("InvoiceOrder", ec.unmarshalInputInvoiceOrder),
+			graphql.NewInputUnmarshaler("InvoiceStatusFilter", ec.unmarshalInputInvoiceStatusFilter),
 			graphql.NewInputUnmarshaler("ObjectIDFilter", ec.unmarshalInputObjectIDFilter),
+			graphql.NewInputUnmarshaler("PermissionFilter", ec.unmarshalInputPermissionFilter),
 			graphql.NewInputUnmarshaler("StringFilter", ec.unmarshalInputStringFilter),
+			graphql.NewInputUnmarshaler("UserCreateInput", ec.unmarshalInputUserCreateInput),
+			graphql.NewInputUnmarshaler("UserFilter", ec.unmarshalInputUserFilter),
+			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
+			graphql.NewInputUnmarshaler("UserPatch", ec.unmarshalInputUserPatch),
+			graphql.NewInputUnmarshaler("UserStatusFilter", ec.unmarshalInputUserStatusFilter),
 		)
 	}
 	first := true
@@ -634,6 +1072,352 @@ type Customer {
   createdAt: DateTime!
   "When the customer was last changed."
   updatedAt: DateTime!
+  "The user who administers the account; null when none is linked."
+  adminUser: User
+  "The user who pays for the account; null when none is linked."
+  billingUser: User
+  "The user who receives call recordings; null when none is linked."
+  callRecordingUser: User
+  "The account's support contact; null when none is linked."
+  supportUser: User
+  "The user who created the account; null when unknown or deleted."
+  createdBy: User
+  "The user who last changed the account; null when unknown or deleted."
+  updatedBy: User
+  "The invoice of the last automatic refill; null when there is none."
+  lastAutomaticRefillInvoice: Invoice
+  "The users that belong to this customer (Relay connection; default order: id ascending)."
+  users(
+    "Which users; all of this customer's when left out."
+    filter: UserFilter
+    "Sort keys, most significant first."
+    orderBy: [UserOrder!]
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Users after this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Users before this cursor."
+    before: String
+  ): UserConnection!
+  "This customer's invoices (Relay connection; default order: id ascending)."
+  invoices(
+    "Which invoices; all of this customer's when left out."
+    filter: InvoiceFilter
+    "Sort keys, most significant first."
+    orderBy: [InvoiceOrder!]
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Invoices after this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Invoices before this cursor."
+    before: String
+  ): InvoiceConnection!
+}
+
+"Whether a user may act."
+enum UserStatus {
+  "May act."
+  ACTIVE
+  "Temporarily barred."
+  DISABLED
+  "Gone for good."
+  TERMINATED
+}
+
+"A level of access."
+enum Permission {
+  "May read."
+  READ
+  "May read and change."
+  READ_WRITE
+}
+
+"A person linked to one customer: administrator, payer, support contact, recordings recipient."
+type User {
+  "The user's id, generated by the server."
+  id: ObjectID!
+  "Id of the customer the user belongs to; never changes."
+  customerId: ObjectID!
+  "The customer the user belongs to."
+  customer: Customer!
+  "Email address: 5 to 255 characters, unique without regard to case."
+  email: String!
+  "First name: 1 to 45 characters."
+  first: String!
+  "Last name: 1 to 45 characters."
+  last: String!
+  "Whether the user may act; ACTIVE by default."
+  status: UserStatus!
+  "Access to the customer's account settings; null for none."
+  adminPermission: Permission
+  "Access to the customer's billing settings; null for none."
+  billingPermission: Permission
+  "Platform staff access (READ_WRITE: every customer); null for none."
+  superAdminPermission: Permission
+  "Starts at 1 and grows by 1 on every change."
+  version: Int!
+  "When the user was created."
+  createdAt: DateTime!
+  "When the user was last changed."
+  updatedAt: DateTime!
+}
+
+"A user with the cursor that marks its place in a connection."
+type UserEdge {
+  "Opaque cursor of this user; pass it as after or before."
+  cursor: String!
+  "The user."
+  node: User!
+}
+
+"One page of users."
+type UserConnection {
+  "The users of the page, with their cursors."
+  edges: [UserEdge!]!
+  "The users of the page."
+  nodes: [User!]!
+  "Where the page sits."
+  pageInfo: PageInfo!
+  "How many users match the filter in all (counted only when asked for)."
+  totalCount: Int!
+}
+
+"Fields users can be sorted by."
+enum UserOrderField {
+  "By email address (binary order)."
+  EMAIL
+  "By first name."
+  FIRST
+  "By last name."
+  LAST
+  "By creation time."
+  CREATED_AT
+}
+
+"One sort key of a users list. Ties are always broken by id ascending."
+input UserOrder {
+  "The field to sort by."
+  field: UserOrderField!
+  "The direction; ASC when left out."
+  direction: OrderDirection = ASC
+}
+
+"Matches a user status."
+input UserStatusFilter {
+  "Equal to."
+  eq: UserStatus
+  "Not equal to."
+  ne: UserStatus
+  "One of these."
+  in: [UserStatus!]
+}
+
+"Matches a permission level."
+input PermissionFilter {
+  "Equal to."
+  eq: Permission
+  "Not equal to (null counts as not equal)."
+  ne: Permission
+  "One of these."
+  in: [Permission!]
+  "true: no permission; false: some permission."
+  isNull: Boolean
+}
+
+"Selects users: every given entry must match."
+input UserFilter {
+  "Matches id."
+  id: ObjectIDFilter
+  "Matches customerId."
+  customerId: ObjectIDFilter
+  "Matches email."
+  email: StringFilter
+  "Matches first."
+  first: StringFilter
+  "Matches last."
+  last: StringFilter
+  "Matches status."
+  status: UserStatusFilter
+  "Matches adminPermission."
+  adminPermission: PermissionFilter
+  "Matches billingPermission."
+  billingPermission: PermissionFilter
+  "Matches superAdminPermission."
+  superAdminPermission: PermissionFilter
+  "Matches version."
+  version: IntFilter
+  "Matches createdAt."
+  createdAt: DateTimeFilter
+  "Matches updatedAt."
+  updatedAt: DateTimeFilter
+  "Every one of these filters matches."
+  and: [UserFilter!]
+  "At least one of these filters matches."
+  or: [UserFilter!]
+  "This filter does not match."
+  not: UserFilter
+}
+
+"The fields of a new user."
+input UserCreateInput {
+  "Required: the customer the user belongs to."
+  customerId: ObjectID @goField(omittable: true)
+  "Required: 5 to 255 characters, a valid address, unique without regard to case."
+  email: String @goField(omittable: true)
+  "Required: 1 to 45 characters after trimming."
+  first: String @goField(omittable: true)
+  "Required: 1 to 45 characters after trimming."
+  last: String @goField(omittable: true)
+  "Default ACTIVE."
+  status: UserStatus @goField(omittable: true)
+  "Default null (none)."
+  adminPermission: Permission @goField(omittable: true)
+  "Default null (none)."
+  billingPermission: Permission @goField(omittable: true)
+  "Default null (none)."
+  superAdminPermission: Permission @goField(omittable: true)
+}
+
+"""
+Changes to a user, with the same rules as CustomerPatch: left out is unchanged, null
+clears a permission and is an error elsewhere, at least one field. The customer of a
+user never changes.
+"""
+input UserPatch {
+  "5 to 255 characters, a valid address, unique without regard to case."
+  email: String @goField(omittable: true)
+  "1 to 45 characters after trimming."
+  first: String @goField(omittable: true)
+  "1 to 45 characters after trimming."
+  last: String @goField(omittable: true)
+  "Not null."
+  status: UserStatus @goField(omittable: true)
+  "null removes it."
+  adminPermission: Permission @goField(omittable: true)
+  "null removes it."
+  billingPermission: Permission @goField(omittable: true)
+  "null removes it."
+  superAdminPermission: Permission @goField(omittable: true)
+}
+
+"Where an invoice stands in collection."
+enum InvoiceStatus {
+  "Issued, not yet paid."
+  OPEN
+  "Paid."
+  CLOSED
+  "Handed to collection."
+  COLLECTION
+  "Held back."
+  ON_HOLD
+  "Payment failed; see error."
+  ERROR
+}
+
+"A bill of a customer. Read-only here: the billing system writes invoices."
+type Invoice {
+  "The invoice's id."
+  id: ObjectID!
+  "Id of the customer billed."
+  customerId: ObjectID!
+  "The customer billed."
+  customer: Customer!
+  "Total due, in the smallest currency unit."
+  amount: Int!
+  "Total before tax."
+  subtotal: Int!
+  "Tax, or null."
+  tax: Int
+  "One-time setup fee, or null."
+  setup: Int
+  "Discount, or null."
+  discount: Int
+  "Where the invoice stands; OPEN when issued."
+  status: InvoiceStatus!
+  "Why payment failed, or null."
+  error: String
+  "When payment is due."
+  dueAt: DateTime!
+  "When the invoice was closed, or null."
+  closedAt: DateTime
+  "When the invoice was issued."
+  createdAt: DateTime!
+}
+
+"An invoice with the cursor that marks its place in a connection."
+type InvoiceEdge {
+  "Opaque cursor of this invoice; pass it as after or before."
+  cursor: String!
+  "The invoice."
+  node: Invoice!
+}
+
+"One page of invoices."
+type InvoiceConnection {
+  "The invoices of the page, with their cursors."
+  edges: [InvoiceEdge!]!
+  "The invoices of the page."
+  nodes: [Invoice!]!
+  "Where the page sits."
+  pageInfo: PageInfo!
+  "How many invoices match the filter in all (counted only when asked for)."
+  totalCount: Int!
+}
+
+"Fields invoices can be sorted by."
+enum InvoiceOrderField {
+  "By issue time."
+  CREATED_AT
+  "By due date."
+  DUE_AT
+  "By amount."
+  AMOUNT
+}
+
+"One sort key of an invoices list. Ties are always broken by id ascending."
+input InvoiceOrder {
+  "The field to sort by."
+  field: InvoiceOrderField!
+  "The direction; ASC when left out."
+  direction: OrderDirection = ASC
+}
+
+"Matches an invoice status."
+input InvoiceStatusFilter {
+  "Equal to."
+  eq: InvoiceStatus
+  "Not equal to."
+  ne: InvoiceStatus
+  "One of these."
+  in: [InvoiceStatus!]
+}
+
+"Selects invoices: every given entry must match."
+input InvoiceFilter {
+  "Matches id."
+  id: ObjectIDFilter
+  "Matches amount."
+  amount: IntFilter
+  "Matches subtotal."
+  subtotal: IntFilter
+  "Matches status."
+  status: InvoiceStatusFilter
+  "Matches dueAt."
+  dueAt: DateTimeFilter
+  "Matches closedAt."
+  closedAt: DateTimeFilter
+  "Matches createdAt."
+  createdAt: DateTimeFilter
+  "Every one of these filters matches."
+  and: [InvoiceFilter!]
+  "At least one of these filters matches."
+  or: [InvoiceFilter!]
+  "This filter does not match."
+  not: InvoiceFilter
 }
 
 "A customer with the cursor that marks its place in a connection."
@@ -990,6 +1774,27 @@ type Query {
     "Rows to skip (0 or more); not with after or before."
     offset: Int
   ): CustomerConnection!
+
+  "The user with this id; null when there is none."
+  user("The user's id." id: ObjectID!): User
+
+  "Users of every customer that match filter, one page at a time (Relay connection)."
+  users(
+    "Which users; all when left out."
+    filter: UserFilter
+    "Sort keys, most significant first."
+    orderBy: [UserOrder!]
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Rows after this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Rows before this cursor."
+    before: String
+    "Rows to skip (0 or more); not with after or before."
+    offset: Int
+  ): UserConnection!
 }
 
 type Mutation {
@@ -1021,6 +1826,28 @@ type Mutation {
 
   "Deletes a customer with its users and invoices, and returns the customer as it was."
   customerDelete("The customer's id." id: ObjectID!): Customer
+
+  "Creates a user of a customer and returns it."
+  userCreate("The new user's fields." input: UserCreateInput!): User
+
+  """
+  Changes the given fields of a user and returns it. With expectedVersion, fails with
+  CONFLICT (and changes nothing) when the user's version differs.
+  """
+  userPatch(
+    "The user's id."
+    id: ObjectID!
+    "The fields to change."
+    patch: UserPatch!
+    "The version the client last saw."
+    expectedVersion: Int
+  ): User
+
+  """
+  Deletes a user and returns it as it was. A user that its customer still names as
+  admin, billing, support or call-recording user is not deleted (CONFLICT).
+  """
+  userDelete("The user's id." id: ObjectID!): User
 }
 `, BuiltIn: false},
 }
@@ -1094,6 +1921,24 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Customer_updatedAt(ctx, field)
+	case "adminUser":
+		return ec.fieldContext_Customer_adminUser(ctx, field)
+	case "billingUser":
+		return ec.fieldContext_Customer_billingUser(ctx, field)
+	case "callRecordingUser":
+		return ec.fieldContext_Customer_callRecordingUser(ctx, field)
+	case "supportUser":
+		return ec.fieldContext_Customer_supportUser(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Customer_createdBy(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_Customer_updatedBy(ctx, field)
+	case "lastAutomaticRefillInvoice":
+		return ec.fieldContext_Customer_lastAutomaticRefillInvoice(ctx, field)
+	case "users":
+		return ec.fieldContext_Customer_users(ctx, field)
+	case "invoices":
+		return ec.fieldContext_Customer_invoices(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -1122,6 +1967,62 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Invoice_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_Invoice_customerId(ctx, field)
+	case "customer":
+		return ec.fieldContext_Invoice_customer(ctx, field)
+	case "amount":
+		return ec.fieldContext_Invoice_amount(ctx, field)
+	case "subtotal":
+		return ec.fieldContext_Invoice_subtotal(ctx, field)
+	case "tax":
+		return ec.fieldContext_Invoice_tax(ctx, field)
+	case "setup":
+		return ec.fieldContext_Invoice_setup(ctx, field)
+	case "discount":
+		return ec.fieldContext_Invoice_discount(ctx, field)
+	case "status":
+		return ec.fieldContext_Invoice_status(ctx, field)
+	case "error":
+		return ec.fieldContext_Invoice_error(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Invoice_dueAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_Invoice_closedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Invoice_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Invoice", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InvoiceConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_InvoiceConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InvoiceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InvoiceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InvoiceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InvoiceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InvoiceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InvoiceEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -1134,6 +2035,62 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_User_id(ctx, field)
+	case "customerId":
+		return ec.fieldContext_User_customerId(ctx, field)
+	case "customer":
+		return ec.fieldContext_User_customer(ctx, field)
+	case "email":
+		return ec.fieldContext_User_email(ctx, field)
+	case "first":
+		return ec.fieldContext_User_first(ctx, field)
+	case "last":
+		return ec.fieldContext_User_last(ctx, field)
+	case "status":
+		return ec.fieldContext_User_status(ctx, field)
+	case "adminPermission":
+		return ec.fieldContext_User_adminPermission(ctx, field)
+	case "billingPermission":
+		return ec.fieldContext_User_billingPermission(ctx, field)
+	case "superAdminPermission":
+		return ec.fieldContext_User_superAdminPermission(ctx, field)
+	case "version":
+		return ec.fieldContext_User_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_User_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_User_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_UserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_UserConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_UserConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_UserConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_UserConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_UserEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_UserEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_UserEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -106,3 +106,43 @@ type Mutation struct {
 
 type Query struct {
 }
+
+// The fields of a new user.
+type UserCreateInput struct {
+	// Required: the customer the user belongs to.
+	CustomerID graphql.Omittable[*models.ObjectID] `json:"customerId,omitempty"`
+	// Required: 5 to 255 characters, a valid address, unique without regard to case.
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// Required: 1 to 45 characters after trimming.
+	First graphql.Omittable[*string] `json:"first,omitempty"`
+	// Required: 1 to 45 characters after trimming.
+	Last graphql.Omittable[*string] `json:"last,omitempty"`
+	// Default ACTIVE.
+	Status graphql.Omittable[*models.UserStatus] `json:"status,omitempty"`
+	// Default null (none).
+	AdminPermission graphql.Omittable[*models.Permission] `json:"adminPermission,omitempty"`
+	// Default null (none).
+	BillingPermission graphql.Omittable[*models.Permission] `json:"billingPermission,omitempty"`
+	// Default null (none).
+	SuperAdminPermission graphql.Omittable[*models.Permission] `json:"superAdminPermission,omitempty"`
+}
+
+// Changes to a user, with the same rules as CustomerPatch: left out is unchanged, null
+// clears a permission and is an error elsewhere, at least one field. The customer of a
+// user never changes.
+type UserPatch struct {
+	// 5 to 255 characters, a valid address, unique without regard to case.
+	Email graphql.Omittable[*string] `json:"email,omitempty"`
+	// 1 to 45 characters after trimming.
+	First graphql.Omittable[*string] `json:"first,omitempty"`
+	// 1 to 45 characters after trimming.
+	Last graphql.Omittable[*string] `json:"last,omitempty"`
+	// Not null.
+	Status graphql.Omittable[*models.UserStatus] `json:"status,omitempty"`
+	// null removes it.
+	AdminPermission graphql.Omittable[*models.Permission] `json:"adminPermission,omitempty"`
+	// null removes it.
+	BillingPermission graphql.Omittable[*models.Permission] `json:"billingPermission,omitempty"`
+	// null removes it.
+	SuperAdminPermission graphql.Omittable[*models.Permission] `json:"superAdminPermission,omitempty"`
+}

@@ -1,0 +1,249 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/cloudcomms/customers/models"
+)
+
+// Batching. Timers alone batch unreliably (a page's field resolvers start over
+// several milliseconds, more under load), so a page is batched by construction: the
+// page resolver reads every selected link of its customers in one statement per
+// kind and primes the loaders; a nested connection's loader is sized to its page
+// and runs as soon as each customer of the page has asked (groupWait is only a
+// safety net). loaderWait is the window for lookups outside a page.
+const (
+	loaderWait     = 2 * time.Millisecond
+	groupWait      = 50 * time.Millisecond
+	loaderCapacity = 1000
+)
+
+// Loaders batch the lookups of one request, so that a page of customers with their
+// linked users costs one statement per kind of record, not one per row. A new set
+// is made for every request: nothing cached outlives it or reaches another request.
+type Loaders struct {
+	CustomerByID *dataloader.Loader[models.ObjectID, *models.Customer]
+	UserByID     *dataloader.Loader[models.ObjectID, *models.User]
+	InvoiceByID  *dataloader.Loader[models.ObjectID, *models.Invoice]
+	// The nested connections of a customer and their counts.
+	UsersOfCustomer        nestedLoaders[*models.UserPage]
+	UserCountOfCustomer    nestedLoaders[int]
+	InvoicesOfCustomer     nestedLoaders[*models.InvoicePage]
+	InvoiceCountOfCustomer nestedLoaders[int]
+
+	findUsers    func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.User, error)
+	findInvoices func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.Invoice, error)
+
+	mu     sync.Mutex
+	args   map[string]*nestedArgs
+	groups map[models.ObjectID]*pageGroup
+}
+
+// nestedArgs are the arguments of a nested connection field, shared by every
+// customer that asks with the same ones.
+type nestedArgs struct {
+	userFilter    *models.UserFilter
+	userOrder     []models.UserOrder
+	invoiceFilter *models.InvoiceFilter
+	invoiceOrder  []models.InvoiceOrder
+	page          models.PageArgs
+}
+
+// pageGroup is the customers of one page: their nested connections are read in
+// one batch of exactly that many keys.
+type pageGroup struct{ size int }
+
+// newLoaders makes the loaders of one request over the resolver's stores.
+func newLoaders(r *Resolver) *Loaders {
+	l := &Loaders{
+		args: map[string]*nestedArgs{}, groups: map[models.ObjectID]*pageGroup{},
+		findUsers: r.UserStore.FindUsersByIDs, findInvoices: r.InvoiceStore.FindInvoicesByIDs,
+	}
+	l.CustomerByID = byIDLoader(r.CustomerStore.FindCustomersByIDs, loaderCapacity, loaderWait)
+	l.UserByID = byIDLoader(l.findUsers, loaderCapacity, loaderWait)
+	l.InvoiceByID = byIDLoader(l.findInvoices, loaderCapacity, loaderWait)
+	l.UsersOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]*models.UserPage, error) {
+		return r.UserStore.FindUsersOfCustomers(ctx, ids, a.userFilter, a.userOrder, a.page)
+	}
+	l.UserCountOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]int, error) {
+		return r.UserStore.CountUsersOfCustomers(ctx, ids, a.userFilter)
+	}
+	l.InvoicesOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]*models.InvoicePage, error) {
+		return r.InvoiceStore.FindInvoicesOfCustomers(ctx, ids, a.invoiceFilter, a.invoiceOrder, a.page)
+	}
+	l.InvoiceCountOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]int, error) {
+		return r.InvoiceStore.CountInvoicesOfCustomers(ctx, ids, a.invoiceFilter)
+	}
+	return l
+}
+
+// byIDLoader batches lookups by id into one call of find, at most capacity ids at a
+// time, waiting at most wait for more. An id with no record resolves to the zero
+// value without an error (a deleted user shows as null).
+func byIDLoader[V any](find func(context.Context, []models.ObjectID) (map[models.ObjectID]V, error), capacity int, wait time.Duration) *dataloader.Loader[models.ObjectID, V] {
+	return dataloader.NewBatchedLoader(func(ctx context.Context, ids []models.ObjectID) []*dataloader.Result[V] {
+		found, err := find(ctx, ids)
+		out := make([]*dataloader.Result[V], len(ids))
+		for i, id := range ids {
+			out[i] = &dataloader.Result[V]{Data: found[id], Error: err}
+		}
+		return out
+	}, dataloader.WithWait[models.ObjectID, V](wait), dataloader.WithBatchCapacity[models.ObjectID, V](capacity))
+}
+
+// nestedLoaders keeps one loader per page and argument set of a nested connection.
+type nestedLoaders[V any] struct {
+	find func(context.Context, []models.ObjectID, *nestedArgs) (map[models.ObjectID]V, error)
+
+	mu      sync.Mutex
+	loaders map[nestedLoaderKey]*dataloader.Loader[models.ObjectID, V]
+}
+
+type nestedLoaderKey struct {
+	group *pageGroup
+	args  *nestedArgs
+}
+
+// Load reads the nested connection with args for customer, batched with the other
+// customers of its page.
+func (n *nestedLoaders[V]) Load(ctx context.Context, l *Loaders, customer models.ObjectID, args nestedArgs) (V, error) {
+	key := nestedLoaderKey{group: l.groupOf(customer), args: l.intern(args)}
+	n.mu.Lock()
+	loader, ok := n.loaders[key]
+	if !ok {
+		capacity, wait := loaderCapacity, loaderWait
+		if key.group != nil {
+			capacity, wait = key.group.size, groupWait
+		}
+		loader = byIDLoader(func(ctx context.Context, ids []models.ObjectID) (map[models.ObjectID]V, error) {
+			return n.find(ctx, ids, key.args)
+		}, capacity, wait)
+		if n.loaders == nil {
+			n.loaders = map[nestedLoaderKey]*dataloader.Loader[models.ObjectID, V]{}
+		}
+		n.loaders[key] = loader
+	}
+	n.mu.Unlock()
+	return loader.Load(ctx, customer)()
+}
+
+// intern returns the one *nestedArgs equal to a.
+func (l *Loaders) intern(a nestedArgs) *nestedArgs {
+	b, _ := json.Marshal([]any{a.userFilter, a.userOrder, a.invoiceFilter, a.invoiceOrder, a.page})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p, ok := l.args[string(b)]; ok {
+		return p
+	}
+	p := &a
+	l.args[string(b)] = p
+	return p
+}
+
+// groupOf returns the page group of customer, nil when it came from no page.
+func (l *Loaders) groupOf(customer models.ObjectID) *pageGroup {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.groups[customer]
+}
+
+// customerPage prepares the loaders for a page of customers: it caches the
+// customers (user.customer on the page costs no statement), makes them one group
+// for nested connections, and reads the linked users and invoices that the client
+// selected, one statement each. Should a read fail, nothing is primed and each
+// field reports the error when it loads its own link.
+func (l *Loaders) customerPage(ctx context.Context, cs []*models.Customer, selected map[string]bool) {
+	g := &pageGroup{size: len(cs)}
+	l.mu.Lock()
+	for _, c := range cs {
+		l.groups[c.ID] = g
+	}
+	l.mu.Unlock()
+	var users, invoices []models.ObjectID
+	for _, c := range cs {
+		l.CustomerByID.Prime(ctx, c.ID, c)
+		for field, id := range map[string]*models.ObjectID{
+			"adminUser": c.AdminUserID, "billingUser": c.BillingUserID, "supportUser": c.SupportUserID,
+			"callRecordingUser": c.CallRecordingUserID, "createdBy": c.CreatedByID, "updatedBy": c.UpdatedByID,
+		} {
+			if id != nil && selected[field] {
+				users = append(users, *id)
+			}
+		}
+		if c.LastAutomaticRefillInvoiceID != nil && selected["lastAutomaticRefillInvoice"] {
+			invoices = append(invoices, *c.LastAutomaticRefillInvoiceID)
+		}
+	}
+	prime(ctx, l.UserByID, l.findUsers, users)
+	prime(ctx, l.InvoiceByID, l.findInvoices, invoices)
+}
+
+// prime reads ids with find and caches each result (nil for a missing record) in loader.
+func prime[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], find func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) {
+	if len(ids) == 0 {
+		return
+	}
+	found, err := find(ctx, ids)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		loader.Prime(ctx, id, found[id])
+	}
+}
+
+// selectedNodeFields returns the names of the fields selected on the nodes of the
+// connection being resolved (under nodes and under edges.node).
+func selectedNodeFields(ctx context.Context) map[string]bool {
+	op := graphql.GetOperationContext(ctx)
+	out := map[string]bool{}
+	add := func(sels []graphql.CollectedField) {
+		for _, f := range sels {
+			out[f.Name] = true
+		}
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		switch f.Name {
+		case "nodes":
+			add(graphql.CollectFields(op, f.Selections, nil))
+		case "edges":
+			for _, e := range graphql.CollectFields(op, f.Selections, nil) {
+				if e.Name == "node" {
+					add(graphql.CollectFields(op, e.Selections, nil))
+				}
+			}
+		}
+	}
+	return out
+}
+
+type loadersKey struct{}
+
+// withLoaders gives every request its own Loaders.
+func withLoaders(r *Resolver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx := context.WithValue(req.Context(), loadersKey{}, newLoaders(r))
+		next.ServeHTTP(w, req.WithContext(ctx))
+	})
+}
+
+// loadersFor returns the request's loaders.
+func loadersFor(ctx context.Context) *Loaders {
+	return ctx.Value(loadersKey{}).(*Loaders)
+}
+
+// loadOptional loads id when it is set; nil otherwise.
+func loadOptional[V any](ctx context.Context, l *dataloader.Loader[models.ObjectID, V], id *models.ObjectID) (V, error) {
+	var zero V
+	if id == nil {
+		return zero, nil
+	}
+	return l.Load(ctx, *id)()
+}

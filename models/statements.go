@@ -1,0 +1,52 @@
+package models
+
+import (
+	"context"
+	"sync/atomic"
+
+	"gorm.io/gorm"
+)
+
+type statementsKey struct{}
+
+// WithStatementCounter returns a context whose SQL statements are counted, for the
+// access log, benchmarks and the tests that hold a request to its statement budget.
+// A context that already counts keeps its counter.
+func WithStatementCounter(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(statementsKey{}).(*atomic.Int64); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, statementsKey{}, new(atomic.Int64))
+}
+
+// Statements returns how many SQL statements were sent under ctx's counter.
+func Statements(ctx context.Context) int64 {
+	if c, ok := ctx.Value(statementsKey{}).(*atomic.Int64); ok {
+		return c.Load()
+	}
+	return 0
+}
+
+// countStatements makes every statement GORM sends count against the counter in
+// its context.
+func countStatements(db *gorm.DB) error {
+	count := func(tx *gorm.DB) {
+		if c, ok := tx.Statement.Context.Value(statementsKey{}).(*atomic.Int64); ok {
+			c.Add(1)
+		}
+	}
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register("customers:count_query", count),
+		cb.Create().After("gorm:create").Register("customers:count_create", count),
+		cb.Update().After("gorm:update").Register("customers:count_update", count),
+		cb.Delete().After("gorm:delete").Register("customers:count_delete", count),
+		cb.Row().After("gorm:row").Register("customers:count_row", count),
+		cb.Raw().After("gorm:raw").Register("customers:count_raw", count),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

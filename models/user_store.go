@@ -1,0 +1,249 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// UserStore reads and writes users in PostgreSQL.
+type UserStore struct {
+	db      *gorm.DB
+	cursors *Cursors
+}
+
+// NewUserStore returns a store over db whose cursors are signed by cursors.
+func NewUserStore(db *gorm.DB, cursors *Cursors) *UserStore {
+	return &UserStore{db: db, cursors: cursors}
+}
+
+// UserEdge is one user of a page with its cursor.
+type UserEdge struct {
+	Cursor string
+	Node   *User
+}
+
+// UserPage is one page of a users connection. Filter, and for a customer's users
+// CustomerID, are kept to count the total when the client asks for it.
+type UserPage struct {
+	Edges      []UserEdge
+	PageInfo   PageInfo
+	Filter     *UserFilter
+	CustomerID *ObjectID
+}
+
+// Nodes returns the page's users without their cursors.
+func (p *UserPage) Nodes() []*User {
+	out := make([]*User, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
+func newUserPage(rows []*User, cursors []string, info PageInfo, filter *UserFilter, customerID *ObjectID) *UserPage {
+	p := &UserPage{Edges: make([]UserEdge, len(rows)), PageInfo: info, Filter: filter, CustomerID: customerID}
+	for i, r := range rows {
+		p.Edges[i] = UserEdge{Cursor: cursors[i], Node: r}
+	}
+	return p
+}
+
+// FindUserByID returns the user with id, or a NotFound error.
+func (s *UserStore) FindUserByID(ctx context.Context, id ObjectID) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(NotFound, "no user with id %s", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find user %s: %w", id, err)
+	}
+	return &u, nil
+}
+
+// FindUsersByIDs returns the users with the given ids, by id, in one statement.
+// Ids with no user are absent from the map.
+func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*User, error) {
+	return findByIDs(ctx, s.db, ids, func(u *User) ObjectID { return u.ID })
+}
+
+// FindUsers returns one page of the users, of every customer, that match filter.
+func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []UserOrder, page PageArgs) (*UserPage, error) {
+	cond, args, err := filterSQL(filter, buildUserWhere)
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Model(&User{}).Where(cond, args...)
+	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page)
+	if err != nil {
+		return nil, err
+	}
+	return newUserPage(rows, cursors, info, filter, nil), nil
+}
+
+// FindUsersOfCustomers returns the same page of users for each customer, in one
+// statement. Offset is not offered on these nested lists.
+func (s *UserStore) FindUsersOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *UserFilter, order []UserOrder, page PageArgs) (map[ObjectID]*UserPage, error) {
+	cond, args, err := filterSQL(filter, buildUserWhere)
+	if err != nil {
+		return nil, err
+	}
+	sets, err := paginateEach(s.db.WithContext(ctx), s.cursors, userOrdering(order), page, "users", "customer_id",
+		customerIDs, func(u *User) ObjectID { return u.CustomerID }, cond, args)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[ObjectID]*UserPage, len(sets))
+	for id, set := range sets {
+		out[id] = newUserPage(set.Rows, set.Cursors, set.PageInfo, filter, &id)
+	}
+	return out, nil
+}
+
+// CountUsers returns how many users match filter.
+func (s *UserStore) CountUsers(ctx context.Context, filter *UserFilter) (int, error) {
+	cond, args, err := filterSQL(filter, buildUserWhere)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&User{}).Where(cond, args...).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return int(n), nil
+}
+
+// CountUsersOfCustomers returns, per customer, how many of its users match filter,
+// in one statement.
+func (s *UserStore) CountUsersOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *UserFilter) (map[ObjectID]int, error) {
+	cond, args, err := filterSQL(filter, buildUserWhere)
+	if err != nil {
+		return nil, err
+	}
+	return countPerParent(ctx, s.db, "users", customerIDs, cond, args)
+}
+
+// CreateUser validates in and stores the new user. Errors: Invalid (every invalid
+// field; an email taken by another user without regard to case; a customerId that
+// names no customer).
+func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error) {
+	u, err := NewUser(in)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", translatePgError(err))
+	}
+	return u, nil
+}
+
+// PatchUser writes the given fields of the user id in one UPDATE that bumps version
+// and updatedAt; with expectedVersion, a different stored version is Conflict.
+// Errors: Invalid, NotFound, Conflict.
+func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
+	cols, err := patch.PatchColumns()
+	if err != nil {
+		return nil, err
+	}
+	cols["version"] = gorm.Expr("version + 1")
+	cols["updated_at"] = gorm.Expr("now()")
+	var rows []User
+	q := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
+	if expectedVersion != nil {
+		q = q.Where("version = ?", *expectedVersion)
+	}
+	if err := q.Updates(cols).Error; err != nil {
+		return nil, fmt.Errorf("update user %s: %w", id, translatePgError(err))
+	}
+	if len(rows) == 1 {
+		return &rows[0], nil
+	}
+	current, err := s.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
+		Message: fmt.Sprintf("user %s is at version %d, not %d", id, current.Version, *expectedVersion)}
+}
+
+// DeleteUser deletes the user id and returns it as it was. A user that a customer
+// still names as its admin, billing, support or call-recording user is not deleted:
+// the Conflict error names the customer and the field. Errors: NotFound, Conflict.
+func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
+	var deleted User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		conds := make([]string, len(customerUserLinks))
+		for i, l := range customerUserLinks {
+			conds[i] = l.column + " = @id"
+		}
+		var linked Customer
+		err := tx.Where(strings.Join(conds, " OR "), map[string]any{"id": id}).Take(&linked).Error
+		if err == nil {
+			return &Error{Kind: Conflict, Message: fmt.Sprintf("customer %s still names this user as %s; change that link first",
+				linked.ID, linkedField(&linked, id))}
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		var rows []User
+		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {
+			return translateDeleteError(err)
+		}
+		if len(rows) == 0 {
+			return Errorf(NotFound, "no user with id %s", id)
+		}
+		deleted = rows[0]
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete user %s: %w", id, err)
+	}
+	return &deleted, nil
+}
+
+// linkedField names the link of c that points at user id.
+func linkedField(c *Customer, id ObjectID) string {
+	for _, l := range customerUserLinks {
+		if v := *l.ptr(c); v != nil && *v == id {
+			return l.field
+		}
+	}
+	return "a user link"
+}
+
+// findByIDs loads the rows of T whose id is in ids, in one statement, by id.
+func findByIDs[T any](ctx context.Context, db *gorm.DB, ids []ObjectID, idOf func(*T) ObjectID) (map[ObjectID]*T, error) {
+	var rows []*T
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find by ids: %w", err)
+	}
+	out := make(map[ObjectID]*T, len(rows))
+	for _, r := range rows {
+		out[idOf(r)] = r
+	}
+	return out, nil
+}
+
+// countPerParent counts, per customer, the rows of table that match cond.
+func countPerParent(ctx context.Context, db *gorm.DB, table string, customerIDs []ObjectID, cond string, args []any) (map[ObjectID]int, error) {
+	var rows []struct {
+		CustomerID ObjectID
+		N          int
+	}
+	err := db.WithContext(ctx).Table(table).Select("customer_id, count(*) AS n").
+		Where("customer_id IN ?", customerIDs).Where(cond, args...).Group("customer_id").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count %s per customer: %w", table, err)
+	}
+	out := make(map[ObjectID]int, len(customerIDs))
+	for _, r := range rows {
+		out[r.CustomerID] = r.N
+	}
+	return out, nil
+}

@@ -16,6 +16,7 @@ var constraintFields = map[string]struct{ field, message string }{
 	"customers_support_user_fk":                  {"supportUserId", "names no user of this customer"},
 	"customers_last_automatic_refill_invoice_fk": {"lastAutomaticRefillInvoiceId", "names no invoice of this customer"},
 	"users_email_key":                            {"email", "is already taken"},
+	"users_customer_id_fkey":                     {"customerId", "names no customer"},
 }
 
 // translatePgError turns a PostgreSQL error into the error kind the client should see.

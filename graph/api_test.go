@@ -57,8 +57,15 @@ func (b *syncBuffer) String() string {
 // the handler's configuration.
 func MustAPI(t testing.TB, opts ...func(*graph.Config)) *api {
 	t.Helper()
+	return mustAPIAtLevel(t, slog.LevelDebug, opts...)
+}
+
+// mustAPIAtLevel is MustAPI with the service logging at level (DEBUG logs every SQL
+// statement, which the statement-budget tests show on failure).
+func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config)) *api {
+	t.Helper()
 	logs := &syncBuffer{}
-	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})})
 	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,12 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundFields(splitValidationErrors)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		setOperationName(ctx, graphql.GetOperationContext(ctx).OperationName)
+		oc := graphql.GetOperationContext(ctx)
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
+		}
+		setOperationName(ctx, name)
 		return next(ctx)
 	})
 	return srv

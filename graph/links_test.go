@@ -347,3 +347,67 @@ func TestCustomerUserLinkIntegrity(t *testing.T) {
 		t.Error("the database let a customer link another customer's user")
 	}
 }
+
+// TestDeleteLinkedCustomer deletes a customer whose links point at its own users
+// and invoices: they go with it, and nothing of another customer changes.
+func TestDeleteLinkedCustomer(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.seedLinked(2)
+	gone, kept := a.customerID("Linked 001"), a.customerID("Linked 002")
+	// Linked 002 was created by a user of Linked 001; that audit link becomes null.
+	keptBefore := a.get(kept)
+	var out struct{ CustomerDelete struct{ ID string } }
+	a.mustData(`mutation($id: ObjectID!) { customerDelete(id: $id) { id } }`, map[string]any{"id": gone}, &out)
+	var users, invoices int64
+	a.db.Table("users").Where("customer_id = decode(?, 'hex')", gone).Count(&users)
+	a.db.Table("invoices").Where("customer_id = decode(?, 'hex')", gone).Count(&invoices)
+	if users != 0 || invoices != 0 {
+		t.Errorf("%d users and %d invoices of the deleted customer remain", users, invoices)
+	}
+	if d := cmp.Diff(keptBefore, a.get(kept)); d != "" {
+		t.Errorf("the other customer changed (-before +after):\n%s", d)
+	}
+	var linked struct {
+		Customer struct {
+			CreatedBy *struct{ Email string }
+			AdminUser struct{ Email string }
+		}
+	}
+	a.mustData(`query($id: ObjectID!) { customer(id: $id) { createdBy { email } adminUser { email } } }`, map[string]any{"id": kept}, &linked)
+	if linked.Customer.CreatedBy != nil || linked.Customer.AdminUser.Email != "admin.linked002@example.com" {
+		t.Errorf("after deleting its creator's customer: %+v", linked.Customer)
+	}
+}
+
+func TestNestedConnectionBackwardAndErrors(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.seedLinked(3)
+	var out struct {
+		Customers struct {
+			Nodes []struct {
+				Name  string
+				Users struct {
+					Nodes    []struct{ Email string }
+					PageInfo struct{ HasPreviousPage, HasNextPage bool }
+				}
+			}
+		}
+	}
+	a.mustData(`{ customers { nodes { name users(last: 2, orderBy: [{field: EMAIL}]) { nodes { email } pageInfo { hasPreviousPage hasNextPage } } } } }`, nil, &out)
+	for _, c := range out.Customers.Nodes {
+		slug := "linked" + c.Name[len("Linked "):] + "@example.com"
+		got := []string{}
+		for _, n := range c.Users.Nodes {
+			got = append(got, n.Email)
+		}
+		if d := cmp.Diff([]string{"billing." + slug, "support." + slug}, got); d != "" || !c.Users.PageInfo.HasPreviousPage {
+			t.Errorf("%s: last 2 users (-want +got):\n%s pageInfo %+v", c.Name, d, c.Users.PageInfo)
+		}
+	}
+	r := a.do(`{ customers(first: 1) { nodes { users(first: 101) { totalCount } invoices(filter: {amount: {in: []}}) { totalCount } } } }`, nil)
+	if d := cmp.Diff([]string{"BAD_USER_INPUT first"}, r.codes()); d != "" {
+		t.Errorf("nested page errors (-want +got):\n%s\n%+v", d, r.Errors)
+	}
+}

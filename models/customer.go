@@ -155,7 +155,20 @@ func (in CustomerInput) PatchColumns() (map[string]any, error) {
 	if in.CreatedByIP.Set {
 		errs.add("createdByIP", "is set on create only")
 	}
-	changes := in.changes(&errs, false)
+	return patchColumns(in.changes(&errs, false), errs)
+}
+
+// change is one validated field of an input: its column, the value to store, and how
+// to set it on a new record.
+type change[T any] struct {
+	column string
+	value  any
+	apply  func(*T)
+}
+
+// patchColumns returns the columns that changes set, or errs when there are any; a
+// patch with no change is an error (the source API demands at least one property).
+func patchColumns[T any](changes []change[T], errs ValidationErrors) (map[string]any, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -169,20 +182,12 @@ func (in CustomerInput) PatchColumns() (map[string]any, error) {
 	return cols, nil
 }
 
-// change is one validated field of an input: its column, the value to store, and how
-// to set it on a Customer.
-type change struct {
-	column string
-	value  any
-	apply  func(*Customer)
-}
-
 // changes validates every given field of in and returns one change per field.
 // onCreate allows createdByIP, which is written only on create.
-func (in CustomerInput) changes(errs *ValidationErrors, onCreate bool) []change {
-	var out []change
+func (in CustomerInput) changes(errs *ValidationErrors, onCreate bool) []change[Customer] {
+	var out []change[Customer]
 	add := func(col string, v any, apply func(*Customer)) {
-		out = append(out, change{column: col, value: v, apply: apply})
+		out = append(out, change[Customer]{column: col, value: v, apply: apply})
 	}
 	if v, ok := requiredText(errs, "name", in.Name); ok {
 		add("name", v, func(c *Customer) { c.Name = v })

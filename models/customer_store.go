@@ -46,15 +46,20 @@ func (p *CustomerPage) Nodes() []*Customer {
 
 // FindCustomerByID returns the customer with id, or a NotFound error.
 func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Customer, error) {
-	var c Customer
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	return findByID[Customer](ctx, s.db, "customer", id)
+}
+
+// findByID returns the row of T with id, or a NotFound error naming noun.
+func findByID[T any](ctx context.Context, db *gorm.DB, noun string, id ObjectID) (*T, error) {
+	var row T
+	err := db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(NotFound, "no customer with id %s", id)
+		return nil, Errorf(NotFound, "no %s with id %s", noun, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find customer %s: %w", id, err)
+		return nil, fmt.Errorf("find %s %s: %w", noun, id, err)
 	}
-	return &c, nil
+	return &row, nil
 }
 
 // FindCustomers returns one page of the customers that match filter, in order.
@@ -164,26 +169,34 @@ func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, stat
 
 // update writes cols to the customer id, with the bookkeeping columns of every write.
 func (s *CustomerStore) update(ctx context.Context, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
+	cols["updated_by_id"] = CallerFrom(ctx).UserID
+	return updateVersioned(ctx, s.db, "customer", id, cols, expectedVersion, func(c *Customer) int32 { return c.Version })
+}
+
+// updateVersioned writes cols to the row id of T in one UPDATE that also bumps
+// version and updatedAt, and returns the row as written. With expectedVersion, a
+// row at another version is left alone and the error is Conflict; a missing row is
+// NotFound.
+func updateVersioned[T any](ctx context.Context, db *gorm.DB, noun string, id ObjectID, cols map[string]any, expectedVersion *int32, versionOf func(*T) int32) (*T, error) {
 	cols["version"] = gorm.Expr("version + 1")
 	cols["updated_at"] = gorm.Expr("now()")
-	cols["updated_by_id"] = CallerFrom(ctx).UserID
-	var rows []Customer
-	q := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
+	var rows []T
+	q := db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
 	if expectedVersion != nil {
 		q = q.Where("version = ?", *expectedVersion)
 	}
 	if err := q.Updates(cols).Error; err != nil {
-		return nil, fmt.Errorf("update customer %s: %w", id, translatePgError(err))
+		return nil, fmt.Errorf("update %s %s: %w", noun, id, translatePgError(err))
 	}
 	if len(rows) == 1 {
 		return &rows[0], nil
 	}
-	current, err := s.FindCustomerByID(ctx, id)
+	current, err := findByID[T](ctx, db, noun, id)
 	if err != nil {
 		return nil, err
 	}
 	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
-		Message: fmt.Sprintf("customer %s is at version %d, not %d", id, current.Version, *expectedVersion)}
+		Message: fmt.Sprintf("%s %s is at version %d, not %d", noun, id, versionOf(current), *expectedVersion)}
 }
 
 // DeleteCustomer deletes the customer id, with its users and invoices, and returns it

@@ -123,31 +123,13 @@ func (in UserInput) PatchColumns() (map[string]any, error) {
 	if in.CustomerID.Set {
 		errs.add("customerId", "cannot change: a user stays with its customer")
 	}
-	changes := in.changes(&errs)
-	if err := errs.err(); err != nil {
-		return nil, err
-	}
-	if len(changes) == 0 {
-		return nil, Errorf(Invalid, "a patch must set at least one field")
-	}
-	cols := make(map[string]any, len(changes))
-	for _, ch := range changes {
-		cols[ch.column] = ch.value
-	}
-	return cols, nil
+	return patchColumns(in.changes(&errs), errs)
 }
 
-// userChange is one validated field of a user input.
-type userChange struct {
-	column string
-	value  any
-	apply  func(*User)
-}
-
-func (in UserInput) changes(errs *ValidationErrors) []userChange {
-	var out []userChange
+func (in UserInput) changes(errs *ValidationErrors) []change[User] {
+	var out []change[User]
 	add := func(col string, v any, apply func(*User)) {
-		out = append(out, userChange{column: col, value: v, apply: apply})
+		out = append(out, change[User]{column: col, value: v, apply: apply})
 	}
 	if v, ok := emailField(errs, "email", in.Email); ok {
 		add("email", v, func(u *User) { u.Email = v })

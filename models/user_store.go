@@ -55,15 +55,7 @@ func newUserPage(rows []*User, cursors []string, info PageInfo, filter *UserFilt
 
 // FindUserByID returns the user with id, or a NotFound error.
 func (s *UserStore) FindUserByID(ctx context.Context, id ObjectID) (*User, error) {
-	var u User
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(NotFound, "no user with id %s", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find user %s: %w", id, err)
-	}
-	return &u, nil
+	return findByID[User](ctx, s.db, "user", id)
 }
 
 // FindUsersByIDs returns the users with the given ids, by id, in one statement.
@@ -151,25 +143,7 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 	if err != nil {
 		return nil, err
 	}
-	cols["version"] = gorm.Expr("version + 1")
-	cols["updated_at"] = gorm.Expr("now()")
-	var rows []User
-	q := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
-	if expectedVersion != nil {
-		q = q.Where("version = ?", *expectedVersion)
-	}
-	if err := q.Updates(cols).Error; err != nil {
-		return nil, fmt.Errorf("update user %s: %w", id, translatePgError(err))
-	}
-	if len(rows) == 1 {
-		return &rows[0], nil
-	}
-	current, err := s.FindUserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
-		Message: fmt.Sprintf("user %s is at version %d, not %d", id, current.Version, *expectedVersion)}
+	return updateVersioned(ctx, s.db, "user", id, cols, expectedVersion, func(u *User) int32 { return u.Version })
 }
 
 // DeleteUser deletes the user id and returns it as it was. A user that a customer

@@ -8,8 +8,21 @@ WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-run: ## serve at http://localhost:8080 with demo data (database created and migrated)
-	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} $(GO) run .
+# Demo users (models/demo.sql) whose tokens `make run` prints.
+DEMO_STAFF   = 677b9b9000000000000003ec
+DEMO_ADMIN   = 67950d8c00000000000007d1
+DEMO_BILLING = 67950d8c00000000000007d2
+
+run: ## serve at http://localhost:8080 with demo data; prints demo Authorization headers
+	@mkdir -p .data
+	@test -s .data/jwt-secret || head -c 32 /dev/urandom | base64 > .data/jwt-secret
+	$(GO) build -o .data/customers .
+	@export JWT_SECRET="$${JWT_SECRET:-$$(cat .data/jwt-secret)}"; \
+	for who in "staff $(DEMO_STAFF)" "admin $(DEMO_ADMIN)" "billing $(DEMO_BILLING)"; do \
+		set -- $$who; echo "$$1 (paste into GraphiQL's headers tab as {\"Authorization\": \"Bearer …\"}):"; \
+		.data/customers token --user $$2 --ttl 24h; \
+	done; \
+	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
 test: ## run every test against a real PostgreSQL
 	$(WITH_DB) $(GO) test -race -count=1 ./...

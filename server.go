@@ -1,13 +1,15 @@
 // Command customers serves the Customers GraphQL API.
 //
-//	customers          serve (GraphQL at /query, GraphiQL at /)
-//	customers migrate  create the database if missing, apply migrations, exit
+//	customers                                 serve (GraphQL at /query, GraphiQL at /)
+//	customers migrate                         create the database if missing, apply migrations, exit
+//	customers token --user <id> [--ttl 1h]    print an Authorization header signed with JWT_SECRET
 package main
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +27,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/internal/auth"
 	"github.com/cloudcomms/customers/migrations"
 	"github.com/cloudcomms/customers/models"
 )
@@ -49,6 +52,7 @@ type Config struct {
 	CursorSecret    []byte         // CURSOR_SECRET: signs pagination cursors
 	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT
 	SlowQuery       time.Duration  // DB_SLOW_QUERY
+	Auth            auth.Config    // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
 }
 
 // loadConfig reads the configuration; every setting has a default next to it.
@@ -91,10 +95,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
 	cfg.CursorSecret = []byte(getenv("CURSOR_SECRET"))
+	cfg.Auth.Secret = []byte(getenv("JWT_SECRET"))
+	cfg.Auth.JWKSURL = get("JWKS_URL", "")
+	cfg.Auth.Issuer = get("JWT_ISSUER", "")
+	cfg.Auth.Audience = get("JWT_AUDIENCE", "")
 	for _, d := range []struct {
 		key, def string
 		dst      *time.Duration
-	}{{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}} {
+	}{{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}, {"JWT_LEEWAY", "30s", &cfg.Auth.Leeway}} {
 		if *d.dst, err = time.ParseDuration(get(d.key, d.def)); err != nil || *d.dst < 0 {
 			errs = append(errs, fmt.Errorf("%s: want a duration such as %s, got %q", d.key, d.def, getenv(d.key)))
 		}
@@ -122,6 +130,11 @@ func (c Config) logValue() slog.Value {
 		slog.Bool("cursor_secret_set", len(c.CursorSecret) > 0),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Duration("db_slow_query", c.SlowQuery),
+		slog.Bool("jwt_secret_set", len(c.Auth.Secret) > 0),
+		slog.String("jwks_url", c.Auth.JWKSURL),
+		slog.String("jwt_issuer", c.Auth.Issuer),
+		slog.String("jwt_audience", c.Auth.Audience),
+		slog.Duration("jwt_leeway", c.Auth.Leeway),
 	)
 }
 
@@ -132,8 +145,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if len(args) > 0 && args[0] == "token" {
+		return printToken(cfg, args[1:], stdout)
+	}
 	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})})
 	logger.Info("starting", slog.Any("config", cfg.logValue()))
+	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if !verifier.Enabled() {
+		logger.Warn("neither JWT_SECRET nor JWKS_URL is set: every bearer token is refused")
+	}
 
 	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
@@ -146,7 +169,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q (want: migrate)", args[0])
+		return fmt.Errorf("unknown command %q (want: migrate or token)", args[0])
 	}
 	if cfg.DemoData {
 		loaded, err := models.LoadDemoData(ctx, db)
@@ -167,8 +190,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Resolver:       graph.NewResolver(db, models.NewCursors(secret)),
 		Ready:          sqlDB.PingContext,
 		TrustedProxies: cfg.TrustedProxies,
+		Verifier:       verifier,
 	})
 	return serve(ctx, cfg, logger, h)
+}
+
+// printToken mints a bearer token for a user with JWT_SECRET:
+// `customers token --user <id> [--ttl 1h]` prints a ready-to-paste header.
+func printToken(cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	user := fs.String("user", "", "id of the user the token acts as (24 hexadecimal characters)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	id, err := models.ParseObjectID(*user)
+	if err != nil {
+		return fmt.Errorf("--user: %w", err)
+	}
+	if *ttl <= 0 {
+		return fmt.Errorf("--ttl must be positive")
+	}
+	token, err := auth.Sign(cfg.Auth, id, *ttl)
+	if err != nil {
+		return fmt.Errorf("set JWT_SECRET: %w", err)
+	}
+	_, err = fmt.Fprintf(stdout, "Authorization: Bearer %s\n", token)
+	return err
 }
 
 // openDatabase creates the database if missing, opens the pool and migrates.

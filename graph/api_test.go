@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,10 +12,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/internal/auth"
 	"github.com/cloudcomms/customers/internal/pgtest"
 	"github.com/cloudcomms/customers/models"
 )
@@ -53,6 +56,19 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testAuth is how the tests' tokens are signed and checked.
+var testAuth = auth.Config{Secret: []byte("test secret of at least 32 bytes!!"), Issuer: "customers-tests", Audience: "customers-api"}
+
+// bearer returns an Authorization header value acting as user id.
+func (a *api) bearer(id string) string {
+	a.t.Helper()
+	tok, err := auth.Sign(testAuth, models.MustParseObjectID(id), time.Hour)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return "Bearer " + tok
+}
+
 // MustAPI starts the service's handler over a fresh, migrated database; opts adjust
 // the handler's configuration.
 func MustAPI(t testing.TB, opts ...func(*graph.Config)) *api {
@@ -72,10 +88,15 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 	}
 	sqlDB, _ := db.DB()
 	t.Cleanup(func() { sqlDB.Close() })
+	verifier, err := auth.NewVerifier(context.Background(), testAuth)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := graph.Config{
 		Logger:   logger,
 		Resolver: graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
 		Ready:    sqlDB.PingContext,
+		Verifier: verifier,
 	}
 	for _, o := range opts {
 		o(&cfg)

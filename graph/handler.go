@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cloudcomms/customers/graph/generated"
+	"github.com/cloudcomms/customers/internal/auth"
 )
 
 // Config is what the HTTP handler needs from its surroundings.
@@ -27,13 +28,18 @@ type Config struct {
 	Ready func(context.Context) error
 	// TrustedProxies are the addresses whose X-Forwarded-For header is believed.
 	TrustedProxies []netip.Prefix
+	// Verifier checks bearer tokens; without one, every token is refused.
+	Verifier *auth.Verifier
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
 // GraphQL at /query, GraphiQL at /, /healthz and /readyz. Tests use this same handler.
 func NewHandler(cfg Config) http.Handler {
+	if cfg.Verifier == nil {
+		cfg.Verifier = &auth.Verifier{}
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/query", newGraphQLServer(cfg))
+	mux.Handle("/query", withAuthentication(cfg.Verifier, cfg.Resolver.UserStore, cfg.Logger, newGraphQLServer(cfg)))
 	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cloudcomms/customers/internal/auth"
 	"github.com/cloudcomms/customers/models"
 )
 
@@ -173,4 +175,59 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 		}
 	}
 	return ip
+}
+
+// withAuthentication identifies the caller of a GraphQL request from its bearer
+// token. A request without an Authorization header goes on anonymously; one whose
+// credential fails, or names a user who is missing or not active, is answered 401
+// before any GraphQL runs.
+func withAuthentication(v *auth.Verifier, users *models.UserStore, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		if header == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		token, ok := auth.BearerToken(header)
+		if !ok {
+			unauthenticated(w, "the Authorization header must be: Bearer <token>")
+			return
+		}
+		id, err := v.Verify(ctx, token)
+		if err != nil {
+			unauthenticated(w, err.Error())
+			return
+		}
+		u, err := users.FindUserByID(ctx, id)
+		switch {
+		case models.ErrorKind(err) == models.NotFound, err == nil && u.Status != models.UserActive:
+			unauthenticated(w, "the token's user does not exist or is not active")
+			return
+		case err != nil:
+			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", err.Error()))
+			writeErrors(w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
+			return
+		}
+		c := models.CallerFrom(ctx)
+		c.UserID, c.User = &u.ID, u
+		next.ServeHTTP(w, r.WithContext(models.WithCaller(ctx, c)))
+	})
+}
+
+// unauthenticated answers 401 with a GraphQL error body.
+func unauthenticated(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeErrors(w, http.StatusUnauthorized, msg, models.Unauthenticated.Code(), "")
+}
+
+// writeErrors answers with one GraphQL error and no data.
+func writeErrors(w http.ResponseWriter, status int, msg, code, requestID string) {
+	ext := map[string]any{"code": code}
+	if requestID != "" {
+		ext["requestId"] = requestID
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": ext}}})
 }

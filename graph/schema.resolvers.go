@@ -119,6 +119,11 @@ func (r *mutationResolver) UserDelete(ctx context.Context, id models.ObjectID) (
 	return r.UserStore.DeleteUser(ctx, id)
 }
 
+// Viewer is the resolver for the viewer field.
+func (r *queryResolver) Viewer(ctx context.Context) (*models.User, error) {
+	return models.Viewer(ctx)
+}
+
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
 	c, err := r.CustomerStore.FindCustomerByID(ctx, id)

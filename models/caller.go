@@ -5,12 +5,13 @@ import (
 	"net/netip"
 )
 
-// Caller is who makes a request: the client's address and, once authentication
-// exists, the acting user. The HTTP layer puts it in the request's context; the
-// business rules read it from there.
+// Caller is who makes a request: the client's address and, when the request
+// carried a valid credential, the acting user (active, as loaded for this request).
+// The HTTP layer puts it in the request's context; the business rules read it there.
 type Caller struct {
 	IP     netip.Addr
 	UserID *ObjectID
+	User   *User
 }
 
 type callerKey struct{}
@@ -24,4 +25,12 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 func CallerFrom(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
+}
+
+// Viewer returns the authenticated user of ctx, or an Unauthenticated error.
+func Viewer(ctx context.Context) (*User, error) {
+	if u := CallerFrom(ctx).User; u != nil {
+		return u, nil
+	}
+	return nil, Errorf(Unauthenticated, "send a bearer token in the Authorization header")
 }

@@ -116,3 +116,12 @@ func (id *ObjectID) Scan(src any) error {
 
 // Value writes a bytea column.
 func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }
+
+// MustParseObjectID is ParseObjectID for ids written in code; it panics on a bad one.
+func MustParseObjectID(s string) ObjectID {
+	id, err := ParseObjectID(s)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}

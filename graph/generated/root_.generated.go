@@ -142,6 +142,7 @@ type ComplexityRoot struct {
 		Customers func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
 		User      func(childComplexity int, id models.ObjectID) int
 		Users     func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
+		Viewer    func(childComplexity int) int
 	}
 
 	User struct {
@@ -741,6 +742,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["filter"].(*models.UserFilter), args["orderBy"].([]models.UserOrder), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string), args["offset"].(*int32)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "User.adminPermission":
 		if e.ComplexityRoot.User.AdminPermission == nil {
@@ -1751,6 +1758,9 @@ input CustomerPatch {
 }
 
 type Query {
+  "The user the request's bearer token names; UNAUTHENTICATED without a token."
+  viewer: User
+
   "The customer with this id; null when there is none."
   customer("The customer's id." id: ObjectID!): Customer
 

@@ -1,0 +1,174 @@
+// Package auth verifies the bearer JWTs that callers present and mints the ones
+// that development and tests use. It knows tokens, not users: it returns the user
+// id of a token's subject, and the graph package decides what that user may do.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/cloudcomms/customers/models"
+)
+
+// Config says which tokens are trusted: HS256 signed with Secret, and RS256 or ES256
+// signed with a key published at JWKSURL. Issuer and Audience are checked when set.
+type Config struct {
+	Secret   []byte
+	JWKSURL  string
+	Issuer   string
+	Audience string
+	// Leeway is the clock skew allowed on exp and nbf.
+	Leeway time.Duration
+	// JWKSRefreshLimit is the shortest time between two fetches of the key set that an
+	// unknown key id triggers, so that made-up key ids cannot flood the key server.
+	JWKSRefreshLimit time.Duration
+	// HTTPClient fetches the key set.
+	HTTPClient *http.Client
+}
+
+// Verifier checks bearer tokens. The zero Verifier refuses every token.
+type Verifier struct {
+	cfg     Config
+	jwks    keyfunc.Keyfunc
+	methods []string
+}
+
+// ErrNotConfigured is returned by Verify when neither a secret nor a key set is set.
+var ErrNotConfigured = errors.New("authentication is not configured on this server")
+
+// NewVerifier returns a Verifier for cfg. With a JWKS URL it starts refreshing the
+// key set in the background until ctx ends; the first fetch may fail (the key
+// server may start later) and is retried when a token needs a key.
+func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
+	v := &Verifier{cfg: cfg}
+	if len(cfg.Secret) > 0 {
+		if len(cfg.Secret) < 32 {
+			return nil, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
+		}
+		v.methods = append(v.methods, jwt.SigningMethodHS256.Alg())
+	}
+	if cfg.JWKSURL != "" {
+		limit := cfg.JWKSRefreshLimit
+		if limit == 0 {
+			limit = 30 * time.Second
+		}
+		k, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
+			Client:            cfg.HTTPClient,
+			HTTPTimeout:       5 * time.Second,
+			RefreshInterval:   time.Hour,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(limit), 1),
+			// Never hold a request waiting for the refresh limiter: an unknown key is refused at once.
+			RateLimitWaitMax: time.Millisecond,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("JWKS_URL: %w", err)
+		}
+		v.jwks = k
+		v.methods = append(v.methods, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg())
+	}
+	return v, nil
+}
+
+// Enabled reports whether any token can be verified.
+func (v *Verifier) Enabled() bool { return len(v.methods) > 0 }
+
+// Verify checks a bearer token (signature, algorithm, exp, nbf, iss, aud) and returns
+// the user id in its subject. Its error says which check failed, in words fit for
+// the client, never why a signature failed in detail.
+func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, error) {
+	if !v.Enabled() {
+		return models.ObjectID{}, ErrNotConfigured
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(v.methods),
+		jwt.WithLeeway(v.cfg.Leeway),
+		jwt.WithExpirationRequired(),
+	}
+	if v.cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(v.cfg.Issuer))
+	}
+	if v.cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(v.cfg.Audience))
+	}
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		if t.Method.Alg() == jwt.SigningMethodHS256.Alg() {
+			return v.cfg.Secret, nil
+		}
+		if v.jwks == nil {
+			return nil, errors.New("no key set")
+		}
+		return v.jwks.KeyfuncCtx(ctx)(t)
+	}, opts...)
+	if err != nil {
+		return models.ObjectID{}, errors.New(reason(err))
+	}
+	id, err := models.ParseObjectID(claims.Subject)
+	if err != nil {
+		return models.ObjectID{}, errors.New("the token's subject is not a user id")
+	}
+	return id, nil
+}
+
+// reason names the failed check of a parse error.
+func reason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "the token is malformed"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "the token has expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "the token is not valid yet"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "the token's issuer is not accepted"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "the token's audience is not accepted"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "the token lacks a required claim (exp)"
+	default:
+		return "the token's signature or algorithm is not accepted"
+	}
+}
+
+// BearerToken returns the token of an "Authorization: Bearer …" header value; ok is
+// false when the header is of another form.
+func BearerToken(header string) (token string, ok bool) {
+	scheme, token, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// Sign returns an HS256 token for user that expires after ttl, with the issuer and
+// audience of cfg. It serves development (`customers token`) and tests.
+func Sign(cfg Config, user models.ObjectID, ttl time.Duration) (string, error) {
+	if len(cfg.Secret) == 0 {
+		return "", fmt.Errorf("no JWT secret to sign with")
+	}
+	now := time.Now()
+	claims := jwt.RegisteredClaims{
+		Subject:   user.String(),
+		Issuer:    cfg.Issuer,
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+	if cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{cfg.Audience}
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(cfg.Secret)
+}
+
+// Algorithms lists the algorithms v accepts, for the startup log.
+func (v *Verifier) Algorithms() []string { return slices.Clone(v.methods) }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cloudcomms/customers/internal/auth"
 	"github.com/cloudcomms/customers/internal/pgtest"
+	"github.com/cloudcomms/customers/models"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -64,6 +66,11 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 }
 
+// demoStaff is the platform staff user of the demo data (models/demo.sql).
+const demoStaff = "677b9b9000000000000003ec"
+
+var secret = []byte("a test secret of at least 32 bytes")
+
 // TestGracefulShutdown sends half a request, stops the server, and checks that the
 // request still completes before run returns.
 func TestGracefulShutdown(t *testing.T) {
@@ -73,7 +80,7 @@ func TestGracefulShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
-			"LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true",
+			"LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true", "JWT_SECRET": string(secret),
 		}), logs)
 		logs.Close()
 	}()
@@ -85,8 +92,13 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	token, err := auth.Sign(auth.Config{Secret: secret}, models.MustParseObjectID(demoStaff), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := `{"query":"{ customers(first: 1) { totalCount } }"}`
-	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	fmt.Fprintf(conn, "POST /query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		token, len(body), body[:10])
 	time.Sleep(100 * time.Millisecond)
 	stop()
 	select {

@@ -30,6 +30,9 @@ type api struct {
 	logs *syncBuffer
 	// statements is the number of SQL statements the last request sent.
 	statements atomic.Int64
+	// platform is the customer of staff, the platform staff user every request acts
+	// as unless it names another caller.
+	platform, staff string
 }
 
 // syncBuffer collects the service's log lines; handlers log from many goroutines.
@@ -109,7 +112,20 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 		a.statements.Store(models.Statements(ctx))
 	}))
 	t.Cleanup(a.srv.Close)
+	a.seedStaff()
 	return a
+}
+
+// seedStaff writes the platform's own customer and its staff user through SQL.
+func (a *api) seedStaff() {
+	a.t.Helper()
+	err := a.db.Raw(`WITH c AS (INSERT INTO customers (name) VALUES ('Platform Staff') RETURNING id)
+		INSERT INTO users (customer_id, email, first, last, admin_permission, billing_permission, super_admin_permission)
+		SELECT id, 'staff@platform.example', 'Pat', 'Staff', 'READ_WRITE', 'READ_WRITE', 'READ_WRITE' FROM c
+		RETURNING encode(customer_id, 'hex'), encode(id, 'hex')`).Row().Scan(&a.platform, &a.staff)
+	if err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // gqlError is one entry of a response's errors.
@@ -140,20 +156,36 @@ func (r response) codes() []string {
 	return out
 }
 
-// do posts a GraphQL document with variables.
+// do posts a GraphQL document with variables as platform staff.
 func (a *api) do(query string, vars map[string]any) response {
 	a.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	return a.post(string(body), nil)
+	return a.as(a.staff, query, vars)
 }
 
-// post sends a raw body to /query with extra headers.
+// as posts a GraphQL document with variables acting as the user id ("" for none).
+func (a *api) as(user, query string, vars map[string]any) response {
+	a.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	header := map[string]string{"Authorization": ""}
+	if user != "" {
+		header["Authorization"] = a.bearer(user)
+	}
+	return a.post(string(body), header)
+}
+
+// post sends a raw body to /query with extra headers. It acts as platform staff
+// unless header gives an Authorization (an empty one sends none).
 func (a *api) post(body string, header map[string]string) response {
 	a.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/query", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if _, ok := header["Authorization"]; !ok {
+		req.Header.Set("Authorization", a.bearer(a.staff))
+	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	res, err := a.srv.Client().Do(req)
 	if err != nil {

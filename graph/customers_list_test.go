@@ -58,7 +58,8 @@ func (a *api) seed(n int) (byCreditDesc, byID []string) {
 		id     string
 		credit int
 	}
-	var rows []row
+	rows := []row{{a.platform, 0}}
+	byID = []string{a.platform}
 	for i := range n {
 		c := a.mustCreate(map[string]any{"name": fmt.Sprintf("Customer %02d", i), "credit": i % 3})
 		rows = append(rows, row{c["id"].(string), i % 3})
@@ -88,7 +89,7 @@ func TestCustomersPagination(t *testing.T) {
 		if d := cmp.Diff(byID[:20], p.ids()); d != "" {
 			t.Errorf("first page (-want +got):\n%s", d)
 		}
-		if !p.PageInfo.HasNextPage || p.PageInfo.HasPreviousPage || p.TotalCount != 23 {
+		if !p.PageInfo.HasNextPage || p.PageInfo.HasPreviousPage || p.TotalCount != 24 {
 			t.Errorf("pageInfo %+v totalCount %d", p.PageInfo, p.TotalCount)
 		}
 	})
@@ -131,10 +132,10 @@ func TestCustomersPagination(t *testing.T) {
 			}
 			return out
 		}
-		if d := cmp.Diff([]string{"Customer 21", "Customer 18", "Customer 15"}, names(p)); d != "" {
+		if d := cmp.Diff([]string{"Platform Staff", "Customer 21", "Customer 18"}, names(p)); d != "" {
 			t.Errorf("first page (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff([]string{"Customer 12", "Customer 09", "Customer 06"}, names(next)); d != "" {
+		if d := cmp.Diff([]string{"Customer 15", "Customer 12", "Customer 09"}, names(next)); d != "" {
 			t.Errorf("second page (-want +got):\n%s", d)
 		}
 	})
@@ -203,24 +204,25 @@ func TestCustomersFilter(t *testing.T) {
 	acmeFax := mk(map[string]any{"name": "ACME Fax", "credit": -5, "defaultBillMethod": "PAYMENTMETHOD"})
 	globex := mk(map[string]any{"name": "Globex", "websiteUrl": "https://globex.example/acme-partner", "credit": 0, "transcribeCalls": true})
 	percent := mk(map[string]any{"name": "100% Voice_Co", "credit": 50, "internationalCalling": true})
+	platform := a.platform // the staff's own customer: no website, credit 0, CREDIT
 	tests := []struct {
 		name   string
 		filter map[string]any
 		want   []string
 	}{
-		{"NoFilter", nil, []string{acme, acmeFax, globex, percent}},
+		{"NoFilter", nil, []string{platform, acme, acmeFax, globex, percent}},
 		{"SearchNameOrURLIgnoringCase", map[string]any{"search": "aCMe"}, []string{acme, acmeFax, globex}},
 		{"SearchWildcardsAreLiteral", map[string]any{"search": "0% v"}, []string{percent}},
 		{"SearchUnderscoreIsLiteral", map[string]any{"search": "e_c"}, []string{percent}},
 		{"NameEqIgnoresCase", map[string]any{"name": map[string]any{"eq": "acme fax"}}, []string{acmeFax}},
 		{"NameStartsWith", map[string]any{"name": map[string]any{"startsWith": "acme"}}, []string{acme, acmeFax}},
 		{"NameIn", map[string]any{"name": map[string]any{"in": []string{"GLOBEX", "nobody"}}}, []string{globex}},
-		{"WebsiteURLIsNull", map[string]any{"websiteUrl": map[string]any{"isNull": true}}, []string{acmeFax, percent}},
-		{"WebsiteURLNeIncludesNull", map[string]any{"websiteUrl": map[string]any{"ne": "https://acme.example"}}, []string{acmeFax, globex, percent}},
-		{"CreditRange", map[string]any{"credit": map[string]any{"gte": 0, "lt": 100}}, []string{globex, percent}},
+		{"WebsiteURLIsNull", map[string]any{"websiteUrl": map[string]any{"isNull": true}}, []string{platform, acmeFax, percent}},
+		{"WebsiteURLNeIncludesNull", map[string]any{"websiteUrl": map[string]any{"ne": "https://acme.example"}}, []string{platform, acmeFax, globex, percent}},
+		{"CreditRange", map[string]any{"credit": map[string]any{"gte": 0, "lt": 100}}, []string{platform, globex, percent}},
 		{"CreditIn", map[string]any{"credit": map[string]any{"in": []int{-5, 100}}}, []string{acme, acmeFax}},
 		{"EnumEq", map[string]any{"defaultBillMethod": map[string]any{"eq": "PAYMENTMETHOD"}}, []string{acmeFax}},
-		{"EnumNe", map[string]any{"defaultBillMethod": map[string]any{"ne": "PAYMENTMETHOD"}}, []string{acme, globex, percent}},
+		{"EnumNe", map[string]any{"defaultBillMethod": map[string]any{"ne": "PAYMENTMETHOD"}}, []string{platform, acme, globex, percent}},
 		{"BooleanEq", map[string]any{"internationalCalling": map[string]any{"eq": true}}, []string{percent}},
 		{"NullableBooleanIsNull", map[string]any{"transcribeCalls": map[string]any{"isNull": false}}, []string{globex}},
 		{"IDIn", map[string]any{"id": map[string]any{"in": []string{globex, percent}}}, []string{globex, percent}},
@@ -233,11 +235,11 @@ func TestCustomersFilter(t *testing.T) {
 			map[string]any{"search": "acme"},
 			map[string]any{"credit": map[string]any{"gt": 0}},
 		}}, []string{acme}},
-		{"NotIncludesNulls", map[string]any{"not": map[string]any{"websiteUrl": map[string]any{"contains": "acme"}}}, []string{acmeFax, percent}},
+		{"NotIncludesNulls", map[string]any{"not": map[string]any{"websiteUrl": map[string]any{"contains": "acme"}}}, []string{platform, acmeFax, percent}},
 		{"NestedNotOr", map[string]any{"not": map[string]any{"or": []any{
 			map[string]any{"search": "acme"},
 			map[string]any{"credit": map[string]any{"eq": 50}},
-		}}}, nil},
+		}}}, []string{platform}},
 		{"FieldsCombineWithAnd", map[string]any{"search": "acme", "credit": map[string]any{"lte": 0}}, []string{acmeFax, globex}},
 	}
 	for _, tt := range tests {

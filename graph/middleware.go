@@ -199,10 +199,10 @@ func withAuthentication(v *auth.Verifier, users *models.UserStore, logger *slog.
 			unauthenticated(w, err.Error())
 			return
 		}
-		u, err := users.FindUserByID(ctx, id)
+		u, err := users.Authenticate(ctx, id)
 		switch {
-		case models.ErrorKind(err) == models.NotFound, err == nil && u.Status != models.UserActive:
-			unauthenticated(w, "the token's user does not exist or is not active")
+		case models.ErrorKind(err) == models.Unauthenticated:
+			unauthenticated(w, err.Error())
 			return
 		case err != nil:
 			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", err.Error()))

@@ -105,6 +105,30 @@ var customerUserLinks = []struct {
 	{"support_user_id", "supportUserId", func(c *Customer) **ObjectID { return &c.SupportUserID }, func(in *CustomerInput) Opt[ObjectID] { return in.SupportUserID }},
 }
 
+// givenFields names, in API terms, the fields given in in.
+func (in *CustomerInput) givenFields() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"name", in.Name.Set}, {"websiteUrl", in.WebsiteURL.Set}, {"logo", in.Logo.Set}, {"credit", in.Credit.Set},
+		{"adminUserId", in.AdminUserID.Set}, {"billingUserId", in.BillingUserID.Set},
+		{"callRecordingUserId", in.CallRecordingUserID.Set}, {"supportUserId", in.SupportUserID.Set},
+		{"automaticRefillAmount", in.AutomaticRefillAmount.Set}, {"lowBalanceAlertAmount", in.LowBalanceAlertAmount.Set},
+		{"internationalCalling", in.InternationalCalling.Set}, {"createdByIP", in.CreatedByIP.Set},
+		{"mediaBypass", in.MediaBypass.Set}, {"accountLock", in.AccountLock.Set}, {"callRecording", in.CallRecording.Set},
+		{"cdrRetention", in.CDRRetention.Set}, {"cnamLookUps", in.CnamLookUps.Set}, {"holdMusic", in.HoldMusic.Set},
+		{"transcribeCalls", in.TranscribeCalls.Set}, {"maxOutboundCallRate", in.MaxOutboundCallRate.Set},
+		{"defaultBillMethod", in.DefaultBillMethod.Set},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
 // linkedUserIDs returns the user ids that in links to, by API field.
 func (in *CustomerInput) linkedUserIDs() map[string]ObjectID {
 	out := map[string]ObjectID{}

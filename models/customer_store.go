@@ -44,8 +44,12 @@ func (p *CustomerPage) Nodes() []*Customer {
 	return out
 }
 
-// FindCustomerByID returns the customer with id, or a NotFound error.
+// FindCustomerByID returns the customer with id, or a NotFound error when there is
+// none or the caller may not see it. Errors: Unauthenticated, NotFound.
 func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Customer, error) {
+	if err := requireVisibleCustomer(ctx, id); err != nil {
+		return nil, err
+	}
 	return findByID[Customer](ctx, s.db, "customer", id)
 }
 
@@ -62,7 +66,8 @@ func findByID[T any](ctx context.Context, db *gorm.DB, noun string, id ObjectID)
 	return &row, nil
 }
 
-// FindCustomers returns one page of the customers that match filter, in order.
+// FindCustomers returns one page of the customers that match filter and that the
+// caller may see, in order.
 // Invalid arguments are Invalid errors naming the argument ("filter.name.in",
 // "after", "first").
 func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilter, order []CustomerOrder, page PageArgs) (*CustomerPage, error) {
@@ -70,7 +75,10 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...)
+	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...), "id")
+	if err != nil {
+		return nil, err
+	}
 	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page)
 	if err != nil {
 		return nil, err
@@ -88,8 +96,12 @@ func (s *CustomerStore) CountCustomers(ctx context.Context, filter *CustomerFilt
 	if err != nil {
 		return 0, err
 	}
+	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...), "id")
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...).Count(&n).Error; err != nil {
+	if err := q.Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("count customers: %w", err)
 	}
 	return int(n), nil
@@ -97,8 +109,12 @@ func (s *CustomerStore) CountCustomers(ctx context.Context, filter *CustomerFilt
 
 // CreateCustomer validates in, applies the defaults and stores the new customer.
 // The caller in ctx is recorded as its creator; its address is the default createdByIP.
-// Errors: Invalid (every invalid field at once).
+// Platform staff only. Errors: Unauthenticated, Forbidden, Invalid (every invalid
+// field at once).
 func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*Customer, error) {
+	if err := requireStaff(ctx, "create customers"); err != nil {
+		return nil, err
+	}
 	caller := CallerFrom(ctx)
 	c, err := NewCustomer(in, caller.IP)
 	if err != nil {
@@ -114,9 +130,16 @@ func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*
 
 // PatchCustomer writes the fields given in patch, and only those, in one UPDATE that
 // also bumps version and updatedAt. When expectedVersion is given and the stored
-// version differs, nothing is written and the error is Conflict.
-// Errors: Invalid, NotFound, Conflict.
+// version differs, nothing is written and the error is Conflict. Each field must be
+// one the caller may write (access.go). Errors: Unauthenticated, NotFound, Forbidden
+// (every such field), Invalid, Conflict.
 func (s *CustomerStore) PatchCustomer(ctx context.Context, id ObjectID, patch CustomerInput, expectedVersion *int32) (*Customer, error) {
+	if err := requireVisibleCustomer(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := authorizeCustomerPatch(ctx, &patch); err != nil {
+		return nil, err
+	}
 	cols, err := patch.PatchColumns()
 	var errs ValidationErrors
 	if !errors.As(err, &errs) && err != nil {
@@ -158,9 +181,15 @@ func (s *CustomerStore) checkUserLinks(ctx context.Context, id ObjectID, patch *
 	return errs, nil
 }
 
-// SetCustomerStatus changes a customer's status (platform staff only, once
-// authorization exists). Errors: Invalid, NotFound, Conflict.
+// SetCustomerStatus changes a customer's status. Platform staff only.
+// Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, status CustomerStatus, expectedVersion *int32) (*Customer, error) {
+	if err := requireVisibleCustomer(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := requireStaff(ctx, "change a customer's status"); err != nil {
+		return nil, err
+	}
 	if !status.IsValid() {
 		return nil, FieldError("status", "is not a customer status")
 	}
@@ -200,8 +229,14 @@ func updateVersioned[T any](ctx context.Context, db *gorm.DB, noun string, id Ob
 }
 
 // DeleteCustomer deletes the customer id, with its users and invoices, and returns it
-// as it was. Errors: NotFound.
+// as it was. Platform staff only. Errors: Unauthenticated, NotFound, Forbidden.
 func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Customer, error) {
+	if err := requireVisibleCustomer(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := requireStaff(ctx, "delete customers"); err != nil {
+		return nil, err
+	}
 	var rows []Customer
 	err := s.db.WithContext(ctx).Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error
 	if err != nil {
@@ -213,7 +248,12 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 	return &rows[0], nil
 }
 
-// FindCustomersByIDs returns the customers with the given ids, by id, in one statement.
+// FindCustomersByIDs returns the customers with the given ids that the caller may
+// see, by id, in one statement.
 func (s *CustomerStore) FindCustomersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*Customer, error) {
-	return findByIDs(ctx, s.db, ids, func(c *Customer) ObjectID { return c.ID })
+	q, err := scoped(ctx, s.db, "id")
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, q, ids, func(c *Customer) ObjectID { return c.ID })
 }

@@ -43,13 +43,17 @@ func (p *InvoicePage) Nodes() []*Invoice {
 
 // FindInvoicesByIDs returns the invoices with the given ids, by id, in one statement.
 func (s *InvoiceStore) FindInvoicesByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*Invoice, error) {
-	return findByIDs(ctx, s.db, ids, func(v *Invoice) ObjectID { return v.ID })
+	q, err := scoped(ctx, s.db, "customer_id")
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, q, ids, func(v *Invoice) ObjectID { return v.ID })
 }
 
 // FindInvoicesOfCustomers returns the same page of invoices for each customer, in
 // one statement.
 func (s *InvoiceStore) FindInvoicesOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *InvoiceFilter, order []InvoiceOrder, page PageArgs) (map[ObjectID]*InvoicePage, error) {
-	cond, args, err := filterSQL(filter, buildInvoiceWhere)
+	cond, args, err := scopedFilter(ctx, filter, buildInvoiceWhere)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +76,7 @@ func (s *InvoiceStore) FindInvoicesOfCustomers(ctx context.Context, customerIDs 
 // CountInvoicesOfCustomers returns, per customer, how many of its invoices match
 // filter, in one statement.
 func (s *InvoiceStore) CountInvoicesOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *InvoiceFilter) (map[ObjectID]int, error) {
-	cond, args, err := filterSQL(filter, buildInvoiceWhere)
+	cond, args, err := scopedFilter(ctx, filter, buildInvoiceWhere)
 	if err != nil {
 		return nil, err
 	}

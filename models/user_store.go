@@ -53,24 +53,47 @@ func newUserPage(rows []*User, cursors []string, info PageInfo, filter *UserFilt
 	return p
 }
 
-// FindUserByID returns the user with id, or a NotFound error.
+// Authenticate returns the user a verified credential names, who must exist and be
+// ACTIVE; otherwise the error is Unauthenticated.
+func (s *UserStore) Authenticate(ctx context.Context, id ObjectID) (*User, error) {
+	u, err := findByID[User](ctx, s.db, "user", id)
+	if ErrorKind(err) == NotFound || err == nil && u.Status != UserActive {
+		return nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+	}
+	return u, err
+}
+
+// FindUserByID returns the user with id, or a NotFound error when there is none or
+// the caller may not see it.
 func (s *UserStore) FindUserByID(ctx context.Context, id ObjectID) (*User, error) {
-	return findByID[User](ctx, s.db, "user", id)
+	q, err := scoped(ctx, s.db, "customer_id")
+	if err != nil {
+		return nil, err
+	}
+	return findByID[User](ctx, q, "user", id)
 }
 
 // FindUsersByIDs returns the users with the given ids, by id, in one statement.
 // Ids with no user are absent from the map.
 func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*User, error) {
-	return findByIDs(ctx, s.db, ids, func(u *User) ObjectID { return u.ID })
+	q, err := scoped(ctx, s.db, "customer_id")
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, q, ids, func(u *User) ObjectID { return u.ID })
 }
 
-// FindUsers returns one page of the users, of every customer, that match filter.
+// FindUsers returns one page of the users that match filter and that the caller may
+// see (staff: of every customer).
 func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []UserOrder, page PageArgs) (*UserPage, error) {
 	cond, args, err := filterSQL(filter, buildUserWhere)
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&User{}).Where(cond, args...)
+	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&User{}).Where(cond, args...), "customer_id")
+	if err != nil {
+		return nil, err
+	}
 	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page)
 	if err != nil {
 		return nil, err
@@ -81,7 +104,7 @@ func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []U
 // FindUsersOfCustomers returns the same page of users for each customer, in one
 // statement. Offset is not offered on these nested lists.
 func (s *UserStore) FindUsersOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *UserFilter, order []UserOrder, page PageArgs) (map[ObjectID]*UserPage, error) {
-	cond, args, err := filterSQL(filter, buildUserWhere)
+	cond, args, err := scopedFilter(ctx, filter, buildUserWhere)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +126,12 @@ func (s *UserStore) CountUsers(ctx context.Context, filter *UserFilter) (int, er
 	if err != nil {
 		return 0, err
 	}
+	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&User{}).Where(cond, args...), "customer_id")
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&User{}).Where(cond, args...).Count(&n).Error; err != nil {
+	if err := q.Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
 	}
 	return int(n), nil
@@ -113,19 +140,25 @@ func (s *UserStore) CountUsers(ctx context.Context, filter *UserFilter) (int, er
 // CountUsersOfCustomers returns, per customer, how many of its users match filter,
 // in one statement.
 func (s *UserStore) CountUsersOfCustomers(ctx context.Context, customerIDs []ObjectID, filter *UserFilter) (map[ObjectID]int, error) {
-	cond, args, err := filterSQL(filter, buildUserWhere)
+	cond, args, err := scopedFilter(ctx, filter, buildUserWhere)
 	if err != nil {
 		return nil, err
 	}
 	return countPerParent(ctx, s.db, "users", customerIDs, cond, args)
 }
 
-// CreateUser validates in and stores the new user. Errors: Invalid (every invalid
-// field; an email taken by another user without regard to case; a customerId that
-// names no customer).
+// CreateUser validates in and stores the new user. Staff, or an admin (READ_WRITE)
+// of the user's customer who grants no platform permission. Errors: Unauthenticated,
+// Forbidden, Invalid (every invalid field; an email taken by another user without
+// regard to case; a customerId that names no customer the caller can see).
 func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error) {
 	u, err := NewUser(in)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorizeUserWrite(ctx, u.CustomerID, nil, &in); ErrorKind(err) == NotFound {
+		return nil, FieldError("customerId", "names no customer")
+	} else if err != nil {
 		return nil, err
 	}
 	err = s.db.WithContext(ctx).Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error
@@ -137,8 +170,17 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 
 // PatchUser writes the given fields of the user id in one UPDATE that bumps version
 // and updatedAt; with expectedVersion, a different stored version is Conflict.
-// Errors: Invalid, NotFound, Conflict.
+// Staff, or an admin (READ_WRITE) of the user's customer who grants no platform
+// permission and does not raise its own. Errors: Unauthenticated, NotFound,
+// Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
+	target, err := s.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeUserWrite(ctx, target.CustomerID, &id, &patch); err != nil {
+		return nil, err
+	}
 	cols, err := patch.PatchColumns()
 	if err != nil {
 		return nil, err
@@ -148,10 +190,19 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 
 // DeleteUser deletes the user id and returns it as it was. A user that a customer
 // still names as its admin, billing, support or call-recording user is not deleted:
-// the Conflict error names the customer and the field. Errors: NotFound, Conflict.
+// the Conflict error names the customer and the field. Staff, or an admin
+// (READ_WRITE) of the user's customer. Errors: Unauthenticated, NotFound, Forbidden,
+// Conflict.
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
+	target, err := s.FindUserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorizeUserWrite(ctx, target.CustomerID, &id, nil); err != nil {
+		return nil, err
+	}
 	var deleted User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		conds := make([]string, len(customerUserLinks))
 		for i, l := range customerUserLinks {
 			conds[i] = l.column + " = @id"

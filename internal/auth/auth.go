@@ -66,8 +66,9 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 			HTTPTimeout:       5 * time.Second,
 			RefreshInterval:   time.Hour,
 			RefreshUnknownKID: rate.NewLimiter(rate.Every(limit), 1),
-			// Never hold a request waiting for the refresh limiter: an unknown key is refused at once.
-			RateLimitWaitMax: time.Millisecond,
+			// Also the deadline of the refetch itself. A request never waits for the
+			// limiter: a wait longer than this deadline is refused at once.
+			RateLimitWaitMax: 5 * time.Second,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("JWKS_URL: %w", err)

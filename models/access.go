@@ -1,0 +1,154 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// Who may do what. Every rule of the spec's "Who may do what" is in this file:
+//
+//	caller                              reads                        writes
+//	platform staff (superAdmin RW)      every customer and user      everything
+//	admin RW of customer C              C, its users and invoices    C's fields except staffOnlyFields; C's users
+//	billing RW of customer C            C, its users and invoices    C's billingFields
+//	any other active user of C          C, its users and invoices    nothing
+//	no credential                       nothing (UNAUTHENTICATED)    nothing
+//
+// Only staff create, delete or change the status of customers, set credit, or grant
+// superAdminPermission; no user raises its own permissions. Another customer's records
+// are invisible: null from lookups, absent from lists and counts, NOT_FOUND from
+// mutations, exactly as if they did not exist.
+
+// staffOnlyFields are the customer fields only platform staff write.
+var staffOnlyFields = map[string]bool{"credit": true}
+
+// billingFields are the customer fields a billing user (READ_WRITE) writes.
+var billingFields = map[string]bool{
+	"automaticRefillAmount": true, "lowBalanceAlertAmount": true, "defaultBillMethod": true, "billingUserId": true,
+}
+
+// isStaff reports whether u is platform staff.
+func (u *User) isStaff() bool { return hasWrite(u.SuperAdminPermission) }
+
+func hasWrite(p *Permission) bool { return p != nil && *p == PermissionReadWrite }
+
+// requireUser returns the caller's user, or Unauthenticated.
+func requireUser(ctx context.Context) (*User, error) {
+	return Viewer(ctx)
+}
+
+// scoped limits q, over a table whose customer column is customerColumn, to the
+// rows the caller may read: all for staff, its own customer's for everyone else.
+// The limit is part of the SQL, so counts and filters see nothing else either.
+func scoped(ctx context.Context, q *gorm.DB, customerColumn string) (*gorm.DB, error) {
+	cond, args, err := scope(ctx, customerColumn)
+	if err != nil {
+		return nil, err
+	}
+	return q.Where(cond, args...), nil
+}
+
+// scope is scoped as a SQL condition.
+func scope(ctx context.Context, customerColumn string) (string, []any, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if u.isStaff() {
+		return "TRUE", nil, nil
+	}
+	return customerColumn + " = ?", []any{u.CustomerID}, nil
+}
+
+// requireVisibleCustomer returns NotFound, as for a missing customer, when the
+// caller may not see customer id.
+func requireVisibleCustomer(ctx context.Context, id ObjectID) error {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	if !u.isStaff() && u.CustomerID != id {
+		return Errorf(NotFound, "no customer with id %s", id)
+	}
+	return nil
+}
+
+// requireStaff allows platform staff only.
+func requireStaff(ctx context.Context, what string) error {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	if !u.isStaff() {
+		return Errorf(Forbidden, "only platform staff may %s", what)
+	}
+	return nil
+}
+
+// authorizeCustomerPatch checks, field by field, that the caller may write the
+// fields given in patch (the customer is one it can see). Every field it may not
+// write is reported, as Forbidden with the field's name.
+func authorizeCustomerPatch(ctx context.Context, patch *CustomerInput) error {
+	u, err := requireUser(ctx)
+	if err != nil || u.isStaff() {
+		return err
+	}
+	admin, billing := hasWrite(u.AdminPermission), hasWrite(u.BillingPermission)
+	var denied ValidationErrors
+	for _, field := range patch.givenFields() {
+		allowed := !staffOnlyFields[field] && (admin || billing && billingFields[field])
+		if !allowed {
+			denied = append(denied, &Error{Kind: Forbidden, Field: field, Message: "you may not change this field"})
+		}
+	}
+	return denied.err()
+}
+
+// authorizeUserWrite checks that the caller may create, change or delete a user of
+// customerID with the given permission changes (nil when unchanged): staff may;
+// an admin (READ_WRITE) of that customer may, but cannot grant superAdminPermission
+// nor raise its own permissions.
+func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *ObjectID, in *UserInput) error {
+	u, err := requireUser(ctx)
+	if err != nil || u.isStaff() {
+		return err
+	}
+	if u.CustomerID != customerID {
+		return Errorf(NotFound, "no such user or customer")
+	}
+	if !hasWrite(u.AdminPermission) {
+		return Errorf(Forbidden, "only an admin (READ_WRITE) of this customer may manage its users")
+	}
+	if in == nil {
+		return nil
+	}
+	var denied ValidationErrors
+	if in.SuperAdminPermission.Set {
+		denied = append(denied, &Error{Kind: Forbidden, Field: "superAdminPermission", Message: "only platform staff may grant or remove platform permissions"})
+	}
+	if target != nil && *target == u.ID {
+		for _, p := range []struct {
+			field string
+			opt   Opt[Permission]
+			now   *Permission
+		}{{"adminPermission", in.AdminPermission, u.AdminPermission}, {"billingPermission", in.BillingPermission, u.BillingPermission}} {
+			if p.opt.Set && !p.opt.Null && rank(&p.opt.Value) > rank(p.now) {
+				denied = append(denied, &Error{Kind: Forbidden, Field: p.field, Message: "you may not raise your own permissions"})
+			}
+		}
+	}
+	return denied.err()
+}
+
+// rank orders permission levels: none < READ < READ_WRITE.
+func rank(p *Permission) int {
+	switch {
+	case p == nil:
+		return 0
+	case *p == PermissionRead:
+		return 1
+	default:
+		return 2
+	}
+}

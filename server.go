@@ -43,6 +43,8 @@ func main() {
 
 // Config is the service's configuration, read from environment variables.
 type Config struct {
+	Env             string         // ENV: development or production
+	Introspection   bool           // INTROSPECTION
 	ListenAddr      string         // LISTEN_ADDR
 	DatabaseURL     string         // DATABASE_URL
 	LogLevel        slog.Level     // LOG_LEVEL: debug, info, warn, error
@@ -64,10 +66,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return def
 	}
 	cfg := Config{
+		Env:         get("ENV", "development"),
 		ListenAddr:  get("LISTEN_ADDR", ":8080"),
 		DatabaseURL: get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 	}
 	var errs []error
+	if cfg.Env != "development" && cfg.Env != "production" {
+		errs = append(errs, fmt.Errorf("ENV: want development or production, got %q", cfg.Env))
+	}
+	var err error
+	if cfg.Introspection, err = strconv.ParseBool(get("INTROSPECTION", "true")); err != nil {
+		errs = append(errs, fmt.Errorf("INTROSPECTION: want true or false, got %q", getenv("INTROSPECTION")))
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
@@ -99,6 +109,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.Auth.JWKSURL = get("JWKS_URL", "")
 	cfg.Auth.Issuer = get("JWT_ISSUER", "")
 	cfg.Auth.Audience = get("JWT_AUDIENCE", "")
+	if cfg.Env == "production" && len(cfg.Auth.Secret) == 0 && cfg.Auth.JWKSURL == "" {
+		errs = append(errs, fmt.Errorf("JWT_SECRET or JWKS_URL: one is required when ENV=production"))
+	}
 	for _, d := range []struct {
 		key, def string
 		dst      *time.Duration
@@ -121,6 +134,8 @@ func (c Config) logValue() slog.Value {
 		proxies[i] = p.String()
 	}
 	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.Bool("introspection", c.Introspection),
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("database_url", dbURL),
 		slog.String("log_level", c.LogLevel.String()),
@@ -191,6 +206,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Ready:          sqlDB.PingContext,
 		TrustedProxies: cfg.TrustedProxies,
 		Verifier:       verifier,
+		Introspection:  cfg.Introspection,
 	})
 	return serve(ctx, cfg, logger, h)
 }

@@ -51,15 +51,45 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 }
 
+func TestProductionNeedsAKey(t *testing.T) {
+	_, err := loadConfig(env(map[string]string{"ENV": "production"}))
+	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET or JWKS_URL") {
+		t.Errorf("production without a key: %v", err)
+	}
+	if _, err := loadConfig(env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret)})); err != nil {
+		t.Errorf("production with a secret: %v", err)
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	var out strings.Builder
+	err := run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "5m"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := strings.TrimSpace(out.String())
+	v, _ := auth.NewVerifier(context.Background(), auth.Config{Secret: secret})
+	token, ok := auth.BearerToken(strings.TrimPrefix(header, "Authorization: "))
+	if !ok {
+		t.Fatalf("output %q is no Authorization header", header)
+	}
+	if id, err := v.Verify(context.Background(), token); err != nil || id.String() != demoStaff {
+		t.Errorf("minted token verifies as %s, %v", id, err)
+	}
+	if err := run(context.Background(), []string{"token", "--user", "nope"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out); err == nil {
+		t.Error("a bad --user was accepted")
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DEMO_DATA": "maybe",
-		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon",
+		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon", "ENV": "staging", "INTROSPECTION": "sometimes",
 	}))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT"} {
+	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}

@@ -98,8 +98,9 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 	cfg := graph.Config{
 		Logger:   logger,
 		Resolver: graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
-		Ready:    sqlDB.PingContext,
-		Verifier: verifier,
+		Ready:         sqlDB.PingContext,
+		Verifier:      verifier,
+		Introspection: true,
 	}
 	for _, o := range opts {
 		o(&cfg)

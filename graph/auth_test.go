@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cloudcomms/customers/graph"
 	"github.com/cloudcomms/customers/internal/auth"
 	"github.com/cloudcomms/customers/models"
 )
@@ -99,6 +100,17 @@ func TestCreatedByAndUpdatedByComeFromTheCaller(t *testing.T) {
 		want := `{"customerPatch":{"updatedBy":{"email":"` + step.want + `"}}}`
 		if d := cmp.Diff(want, string(r.Data)); d != "" || r.Errors != nil {
 			t.Errorf("patch by %s (-want +got):\n%s %+v", step.want, d, r.Errors)
+		}
+	}
+}
+
+func TestIntrospectionWithoutToken(t *testing.T) {
+	t.Parallel()
+	for _, enabled := range []bool{true, false} {
+		a := MustAPI(t, func(c *graph.Config) { c.Introspection = enabled })
+		r := a.as("", `{ __schema { queryType { name } } }`, nil)
+		if ok := r.Errors == nil && strings.Contains(string(r.Data), `"Query"`); ok != enabled {
+			t.Errorf("introspection enabled=%v: data %s errors %v", enabled, r.Data, r.codes())
 		}
 	}
 }

@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Verifier checks bearer tokens; without one, every token is refused.
 	Verifier *auth.Verifier
+	// Introspection serves the schema to anyone, token or not (GraphiQL needs it).
+	Introspection bool
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -70,7 +72,9 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	srv.AddTransport(transport.POST{})
 	// Parsed and validated documents are reused: clients send the same few again and again.
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundFields(splitValidationErrors)

@@ -96,8 +96,8 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 		t.Fatal(err)
 	}
 	cfg := graph.Config{
-		Logger:   logger,
-		Resolver: graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
+		Logger:        logger,
+		Resolver:      graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
 		Ready:         sqlDB.PingContext,
 		Verifier:      verifier,
 		Introspection: true,

@@ -152,13 +152,15 @@ func (a *api) accessWorld(caller string) world {
 	return w
 }
 
-// snapshot summarises every stored row, to show that a refused request changed nothing.
+// snapshot summarises every stored row and counts the audit events, to show that a
+// refused request changed nothing and recorded nothing.
 func (a *api) snapshot() string {
 	a.t.Helper()
 	var s string
 	err := a.db.Raw(`SELECT concat_ws('|',
 		(SELECT string_agg(md5(c::text), ',' ORDER BY id) FROM customers c),
-		(SELECT string_agg(md5(u::text), ',' ORDER BY id) FROM users u))`).Scan(&s).Error
+		(SELECT string_agg(md5(u::text), ',' ORDER BY id) FROM users u),
+		(SELECT count(*) FROM audit_events))`).Scan(&s).Error
 	if err != nil {
 		a.t.Fatal(err)
 	}

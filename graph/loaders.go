@@ -33,10 +33,12 @@ type Loaders struct {
 	UserByID     *dataloader.Loader[models.ObjectID, *models.User]
 	InvoiceByID  *dataloader.Loader[models.ObjectID, *models.Invoice]
 	// The nested connections of a customer and their counts.
-	UsersOfCustomer        nestedLoaders[*models.UserPage]
-	UserCountOfCustomer    nestedLoaders[int]
-	InvoicesOfCustomer     nestedLoaders[*models.InvoicePage]
-	InvoiceCountOfCustomer nestedLoaders[int]
+	UsersOfCustomer           nestedLoaders[*models.UserPage]
+	UserCountOfCustomer       nestedLoaders[int]
+	InvoicesOfCustomer        nestedLoaders[*models.InvoicePage]
+	InvoiceCountOfCustomer    nestedLoaders[int]
+	AuditEventsOfCustomer     nestedLoaders[*models.AuditEventPage]
+	AuditEventCountOfCustomer nestedLoaders[int]
 
 	findUsers    func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.User, error)
 	findInvoices func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.Invoice, error)
@@ -80,6 +82,12 @@ func newLoaders(r *Resolver) *Loaders {
 	}
 	l.InvoiceCountOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]int, error) {
 		return r.InvoiceStore.CountInvoicesOfCustomers(ctx, ids, a.invoiceFilter)
+	}
+	l.AuditEventsOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]*models.AuditEventPage, error) {
+		return r.AuditStore.FindEventsOfCustomers(ctx, ids, a.page)
+	}
+	l.AuditEventCountOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, _ *nestedArgs) (map[models.ObjectID]int, error) {
+		return r.AuditStore.CountEventsOfCustomers(ctx, ids)
 	}
 	return l
 }

@@ -137,7 +137,7 @@ func withAccessLog(logger *slog.Logger, next http.Handler) http.Handler {
 // that no trusted proxy added.
 func withCaller(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := models.Caller{IP: clientIP(r, trusted)}
+		c := models.Caller{IP: clientIP(r, trusted), RequestID: RequestID(r.Context())}
 		next.ServeHTTP(w, r.WithContext(models.WithCaller(r.Context(), c)))
 	})
 }

@@ -16,6 +16,7 @@ type Resolver struct {
 	CustomerStore *models.CustomerStore
 	UserStore     *models.UserStore
 	InvoiceStore  *models.InvoiceStore
+	AuditStore    *models.AuditStore
 }
 
 // NewResolver returns the root resolver over db; cursors signs every connection's cursors.
@@ -24,6 +25,7 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 		CustomerStore: models.NewCustomerStore(db, cursors),
 		UserStore:     models.NewUserStore(db, cursors),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
+		AuditStore:    models.NewAuditStore(db, cursors),
 	}
 }
 

@@ -13,6 +13,23 @@ import (
 	"github.com/cloudcomms/customers/models"
 )
 
+// Actor is the resolver for the actor field.
+func (r *auditEventResolver) Actor(ctx context.Context, obj *models.AuditEvent) (*models.User, error) {
+	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.ActorID)
+}
+
+// Changes is the resolver for the changes field.
+func (r *auditEventResolver) Changes(ctx context.Context, obj *models.AuditEvent) ([]models.FieldChange, error) {
+	return obj.Changes, nil
+}
+
+// TotalCount is the resolver for the totalCount field.
+func (r *auditEventConnectionResolver) TotalCount(ctx context.Context, obj *models.AuditEventPage) (int32, error) {
+	l := loadersFor(ctx)
+	n, err := l.AuditEventCountOfCustomer.Load(ctx, l, obj.CustomerID, nestedArgs{})
+	return int32(n), err
+}
+
 // AdminUser is the resolver for the adminUser field.
 func (r *customerResolver) AdminUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
 	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.AdminUserID)
@@ -60,6 +77,13 @@ func (r *customerResolver) Invoices(ctx context.Context, obj *models.Customer, f
 	l := loadersFor(ctx)
 	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
 	return l.InvoicesOfCustomer.Load(ctx, l, obj.ID, nestedArgs{invoiceFilter: filter, invoiceOrder: orderBy, page: page})
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *customerResolver) AuditEvents(ctx context.Context, obj *models.Customer, first *int32, after *string, last *int32, before *string) (*models.AuditEventPage, error) {
+	l := loadersFor(ctx)
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
+	return l.AuditEventsOfCustomer.Load(ctx, l, obj.ID, nestedArgs{page: page})
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -177,6 +201,14 @@ func (r *userConnectionResolver) TotalCount(ctx context.Context, obj *models.Use
 	return int32(n), err
 }
 
+// AuditEvent returns generated.AuditEventResolver implementation.
+func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
+
+// AuditEventConnection returns generated.AuditEventConnectionResolver implementation.
+func (r *Resolver) AuditEventConnection() generated.AuditEventConnectionResolver {
+	return &auditEventConnectionResolver{r}
+}
+
 // Customer returns generated.CustomerResolver implementation.
 func (r *Resolver) Customer() generated.CustomerResolver { return &customerResolver{r} }
 
@@ -208,12 +240,14 @@ func (r *Resolver) UserConnection() generated.UserConnectionResolver {
 }
 
 type (
-	customerResolver           struct{ *Resolver }
-	customerConnectionResolver struct{ *Resolver }
-	invoiceResolver            struct{ *Resolver }
-	invoiceConnectionResolver  struct{ *Resolver }
-	mutationResolver           struct{ *Resolver }
-	queryResolver              struct{ *Resolver }
-	userResolver               struct{ *Resolver }
-	userConnectionResolver     struct{ *Resolver }
+	auditEventResolver           struct{ *Resolver }
+	auditEventConnectionResolver struct{ *Resolver }
+	customerResolver             struct{ *Resolver }
+	customerConnectionResolver   struct{ *Resolver }
+	invoiceResolver              struct{ *Resolver }
+	invoiceConnectionResolver    struct{ *Resolver }
+	mutationResolver             struct{ *Resolver }
+	queryResolver                struct{ *Resolver }
+	userResolver                 struct{ *Resolver }
+	userConnectionResolver       struct{ *Resolver }
 )

@@ -15,6 +15,8 @@ import (
 //	any other active user of C          C, its users and invoices    nothing
 //	no credential                       nothing (UNAUTHENTICATED)    nothing
 //
+// C's audit trail is read by staff and by C's admins (READ or READ_WRITE).
+//
 // Only staff create, delete or change the status of customers, set credit, or grant
 // superAdminPermission; no user raises its own permissions. Another customer's records
 // are invisible: null from lookups, absent from lists and counts, NOT_FOUND from
@@ -139,6 +141,24 @@ func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *Object
 		}
 	}
 	return denied.err()
+}
+
+// authorizeAuditRead allows staff, and an admin (READ or READ_WRITE) of the
+// customers asked for, to read their audit trail.
+func authorizeAuditRead(ctx context.Context, customerIDs []ObjectID) error {
+	u, err := requireUser(ctx)
+	if err != nil || u.isStaff() {
+		return err
+	}
+	for _, id := range customerIDs {
+		if id != u.CustomerID {
+			return Errorf(NotFound, "no customer with id %s", id)
+		}
+	}
+	if u.AdminPermission == nil {
+		return Errorf(Forbidden, "only platform staff and this customer's admins may read its audit trail")
+	}
+	return nil
 }
 
 // rank orders permission levels: none < READ < READ_WRITE.

@@ -9,9 +9,10 @@ import (
 // carried a valid credential, the acting user (active, as loaded for this request).
 // The HTTP layer puts it in the request's context; the business rules read it there.
 type Caller struct {
-	IP     netip.Addr
-	UserID *ObjectID
-	User   *User
+	IP        netip.Addr
+	UserID    *ObjectID
+	User      *User
+	RequestID string
 }
 
 type callerKey struct{}

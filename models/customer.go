@@ -11,39 +11,39 @@ import (
 // Customer is one customer account: billing balance, refill and alert settings,
 // telephony switches and the users linked to it. Fields mirror the customers table.
 type Customer struct {
-	ID                           ObjectID       `gorm:"column:id;primaryKey"`
-	Name                         string         `gorm:"column:name"`
-	Status                       CustomerStatus `gorm:"column:status"`
-	WebsiteURL                   *string        `gorm:"column:website_url"`
-	Logo                         *string        `gorm:"column:logo"`
-	Credit                       int32          `gorm:"column:credit"`
-	AdminUserID                  *ObjectID      `gorm:"column:admin_user_id"`
-	BillingUserID                *ObjectID      `gorm:"column:billing_user_id"`
-	CallRecordingUserID          *ObjectID      `gorm:"column:call_recording_user_id"`
-	SupportUserID                *ObjectID      `gorm:"column:support_user_id"`
-	CallForwardingCallLimit      int32          `gorm:"column:call_forwarding_call_limit"`
-	AutomaticRefillAmount        int32          `gorm:"column:automatic_refill_amount"`
-	LowBalanceAlertAmount        int32          `gorm:"column:low_balance_alert_amount"`
-	LowBalanceAlertAt            *time.Time     `gorm:"column:low_balance_alert_at"`
-	LowBalanceAlertCount         int32          `gorm:"column:low_balance_alert_count"`
-	LastAutomaticRefillInvoiceID *ObjectID      `gorm:"column:last_automatic_refill_invoice_id"`
-	InternationalCalling         bool           `gorm:"column:international_calling"`
-	CreatedByIP                  *string        `gorm:"column:created_by_ip"`
-	CallDebug                    bool           `gorm:"column:call_debug"`
-	MediaBypass                  bool           `gorm:"column:media_bypass"`
-	AccountLock                  bool           `gorm:"column:account_lock"`
-	CallRecording                bool           `gorm:"column:call_recording"`
-	CDRRetention                 int32          `gorm:"column:cdr_retention"`
-	CnamLookUps                  bool           `gorm:"column:cnam_look_ups"`
-	HoldMusic                    bool           `gorm:"column:hold_music"`
-	TranscribeCalls              *bool          `gorm:"column:transcribe_calls"`
-	MaxOutboundCallRate          int32          `gorm:"column:max_outbound_call_rate"`
-	DefaultBillMethod            BillMethod     `gorm:"column:default_bill_method"`
-	Version                      int32          `gorm:"column:version"`
-	CreatedAt                    time.Time      `gorm:"column:created_at;autoCreateTime:false"`
-	UpdatedAt                    time.Time      `gorm:"column:updated_at;autoUpdateTime:false"`
-	CreatedByID                  *ObjectID      `gorm:"column:created_by_id"`
-	UpdatedByID                  *ObjectID      `gorm:"column:updated_by_id"`
+	ID                           ObjectID       `gorm:"column:id;primaryKey" json:"id"`
+	Name                         string         `gorm:"column:name" json:"name"`
+	Status                       CustomerStatus `gorm:"column:status" json:"status"`
+	WebsiteURL                   *string        `gorm:"column:website_url" json:"websiteUrl"`
+	Logo                         *string        `gorm:"column:logo" json:"logo"`
+	Credit                       int32          `gorm:"column:credit" json:"credit"`
+	AdminUserID                  *ObjectID      `gorm:"column:admin_user_id" json:"adminUserId"`
+	BillingUserID                *ObjectID      `gorm:"column:billing_user_id" json:"billingUserId"`
+	CallRecordingUserID          *ObjectID      `gorm:"column:call_recording_user_id" json:"callRecordingUserId"`
+	SupportUserID                *ObjectID      `gorm:"column:support_user_id" json:"supportUserId"`
+	CallForwardingCallLimit      int32          `gorm:"column:call_forwarding_call_limit" json:"callForwardingCallLimit"`
+	AutomaticRefillAmount        int32          `gorm:"column:automatic_refill_amount" json:"automaticRefillAmount"`
+	LowBalanceAlertAmount        int32          `gorm:"column:low_balance_alert_amount" json:"lowBalanceAlertAmount"`
+	LowBalanceAlertAt            *time.Time     `gorm:"column:low_balance_alert_at" json:"lowBalanceAlertAt"`
+	LowBalanceAlertCount         int32          `gorm:"column:low_balance_alert_count" json:"lowBalanceAlertCount"`
+	LastAutomaticRefillInvoiceID *ObjectID      `gorm:"column:last_automatic_refill_invoice_id" json:"lastAutomaticRefillInvoiceId"`
+	InternationalCalling         bool           `gorm:"column:international_calling" json:"internationalCalling"`
+	CreatedByIP                  *string        `gorm:"column:created_by_ip" json:"createdByIP"`
+	CallDebug                    bool           `gorm:"column:call_debug" json:"callDebug"`
+	MediaBypass                  bool           `gorm:"column:media_bypass" json:"mediaBypass"`
+	AccountLock                  bool           `gorm:"column:account_lock" json:"accountLock"`
+	CallRecording                bool           `gorm:"column:call_recording" json:"callRecording"`
+	CDRRetention                 int32          `gorm:"column:cdr_retention" json:"cdrRetention"`
+	CnamLookUps                  bool           `gorm:"column:cnam_look_ups" json:"cnamLookUps"`
+	HoldMusic                    bool           `gorm:"column:hold_music" json:"holdMusic"`
+	TranscribeCalls              *bool          `gorm:"column:transcribe_calls" json:"transcribeCalls"`
+	MaxOutboundCallRate          int32          `gorm:"column:max_outbound_call_rate" json:"maxOutboundCallRate"`
+	DefaultBillMethod            BillMethod     `gorm:"column:default_bill_method" json:"defaultBillMethod"`
+	Version                      int32          `gorm:"column:version" json:"version"`
+	CreatedAt                    time.Time      `gorm:"column:created_at;autoCreateTime:false" json:"createdAt"`
+	UpdatedAt                    time.Time      `gorm:"column:updated_at;autoUpdateTime:false" json:"updatedAt"`
+	CreatedByID                  *ObjectID      `gorm:"column:created_by_id" json:"createdById"`
+	UpdatedByID                  *ObjectID      `gorm:"column:updated_by_id" json:"updatedById"`
 }
 
 // TableName tells GORM the table.

@@ -121,9 +121,14 @@ func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*
 		return nil, err
 	}
 	c.CreatedByID, c.UpdatedByID = caller.UserID, caller.UserID
-	err = s.db.WithContext(ctx).Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(c).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(c).Error; err != nil {
+			return translatePgError(err)
+		}
+		return recordEvent(ctx, tx, "customerCreate", "Customer", c.ID, c.ID, nil, c)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create customer: %w", translatePgError(err))
+		return nil, fmt.Errorf("create customer: %w", err)
 	}
 	return c, nil
 }
@@ -152,7 +157,7 @@ func (s *CustomerStore) PatchCustomer(ctx context.Context, id ObjectID, patch Cu
 	if errs = append(errs, linkErrs...); len(errs) > 0 {
 		return nil, errs
 	}
-	return s.update(ctx, id, cols, expectedVersion)
+	return s.update(ctx, "customerPatch", id, cols, expectedVersion)
 }
 
 // checkUserLinks reports each user link in patch that names no user of customer
@@ -193,39 +198,59 @@ func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, stat
 	if !status.IsValid() {
 		return nil, FieldError("status", "is not a customer status")
 	}
-	return s.update(ctx, id, map[string]any{"status": string(status)}, expectedVersion)
+	return s.update(ctx, "customerSetStatus", id, map[string]any{"status": string(status)}, expectedVersion)
 }
 
 // update writes cols to the customer id, with the bookkeeping columns of every write.
-func (s *CustomerStore) update(ctx context.Context, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
+func (s *CustomerStore) update(ctx context.Context, op string, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
 	cols["updated_by_id"] = CallerFrom(ctx).UserID
-	return updateVersioned(ctx, s.db, "customer", id, cols, expectedVersion, func(c *Customer) int32 { return c.Version })
+	return updateVersioned(ctx, s.db, op, id, cols, expectedVersion, customerRecord)
 }
 
-// updateVersioned writes cols to the row id of T in one UPDATE that also bumps
-// version and updatedAt, and returns the row as written. With expectedVersion, a
-// row at another version is left alone and the error is Conflict; a missing row is
-// NotFound.
-func updateVersioned[T any](ctx context.Context, db *gorm.DB, noun string, id ObjectID, cols map[string]any, expectedVersion *int32, versionOf func(*T) int32) (*T, error) {
-	cols["version"] = gorm.Expr("version + 1")
-	cols["updated_at"] = gorm.Expr("now()")
-	var rows []T
-	q := db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id)
-	if expectedVersion != nil {
-		q = q.Where("version = ?", *expectedVersion)
-	}
-	if err := q.Updates(cols).Error; err != nil {
-		return nil, fmt.Errorf("update %s %s: %w", noun, id, translatePgError(err))
-	}
-	if len(rows) == 1 {
-		return &rows[0], nil
-	}
-	current, err := findByID[T](ctx, db, noun, id)
+// record says how a table's rows appear in errors and in the audit trail.
+type record[T any] struct {
+	noun, recordType string
+	version          func(*T) int32
+	customer         func(*T) ObjectID
+}
+
+var (
+	customerRecord = record[Customer]{"customer", "Customer", func(c *Customer) int32 { return c.Version }, func(c *Customer) ObjectID { return c.ID }}
+	userRecord     = record[User]{"user", "User", func(u *User) int32 { return u.Version }, func(u *User) ObjectID { return u.CustomerID }}
+)
+
+// updateVersioned writes cols to the row id of T, in one transaction with its audit
+// event: it locks the row, checks expectedVersion (a row at another version is left
+// alone and the error is Conflict; a missing row is NotFound), then writes the
+// columns with version + 1 and updatedAt = now in one UPDATE.
+func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, cols map[string]any, expectedVersion *int32, r record[T]) (*T, error) {
+	var updated *T
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var old T
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&old).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(NotFound, "no %s with id %s", r.noun, id)
+		}
+		if err != nil {
+			return err
+		}
+		if expectedVersion != nil && r.version(&old) != *expectedVersion {
+			return &Error{Kind: Conflict, Field: "expectedVersion",
+				Message: fmt.Sprintf("%s %s is at version %d, not %d", r.noun, id, r.version(&old), *expectedVersion)}
+		}
+		cols["version"] = gorm.Expr("version + 1")
+		cols["updated_at"] = gorm.Expr("now()")
+		var rows []T
+		if err := tx.Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id).Updates(cols).Error; err != nil {
+			return translatePgError(err)
+		}
+		updated = &rows[0]
+		return recordEvent(ctx, tx, op, r.recordType, r.customer(updated), id, &old, updated)
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
-		Message: fmt.Sprintf("%s %s is at version %d, not %d", noun, id, versionOf(current), *expectedVersion)}
+	return updated, nil
 }
 
 // DeleteCustomer deletes the customer id, with its users and invoices, and returns it
@@ -238,12 +263,17 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 		return nil, err
 	}
 	var rows []Customer
-	err := s.db.WithContext(ctx).Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {
+			return translateDeleteError(err)
+		}
+		if len(rows) == 0 {
+			return Errorf(NotFound, "no customer with id %s", id)
+		}
+		return recordEvent(ctx, tx, "customerDelete", "Customer", id, id, &rows[0], nil)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("delete customer %s: %w", id, translatePgError(err))
-	}
-	if len(rows) == 0 {
-		return nil, Errorf(NotFound, "no customer with id %s", id)
+		return nil, fmt.Errorf("delete customer %s: %w", id, err)
 	}
 	return &rows[0], nil
 }

@@ -12,18 +12,18 @@ import (
 // User is a person linked to one customer: an administrator, a payer, a support
 // contact or a recipient of call recordings. Fields mirror the users table.
 type User struct {
-	ID                   ObjectID    `gorm:"column:id;primaryKey"`
-	CustomerID           ObjectID    `gorm:"column:customer_id"`
-	Email                string      `gorm:"column:email"`
-	First                string      `gorm:"column:first"`
-	Last                 string      `gorm:"column:last"`
-	Status               UserStatus  `gorm:"column:status"`
-	AdminPermission      *Permission `gorm:"column:admin_permission"`
-	BillingPermission    *Permission `gorm:"column:billing_permission"`
-	SuperAdminPermission *Permission `gorm:"column:super_admin_permission"`
-	Version              int32       `gorm:"column:version"`
-	CreatedAt            time.Time   `gorm:"column:created_at;autoCreateTime:false"`
-	UpdatedAt            time.Time   `gorm:"column:updated_at;autoUpdateTime:false"`
+	ID                   ObjectID    `gorm:"column:id;primaryKey" json:"id"`
+	CustomerID           ObjectID    `gorm:"column:customer_id" json:"customerId"`
+	Email                string      `gorm:"column:email" json:"email"`
+	First                string      `gorm:"column:first" json:"first"`
+	Last                 string      `gorm:"column:last" json:"last"`
+	Status               UserStatus  `gorm:"column:status" json:"status"`
+	AdminPermission      *Permission `gorm:"column:admin_permission" json:"adminPermission"`
+	BillingPermission    *Permission `gorm:"column:billing_permission" json:"billingPermission"`
+	SuperAdminPermission *Permission `gorm:"column:super_admin_permission" json:"superAdminPermission"`
+	Version              int32       `gorm:"column:version" json:"version"`
+	CreatedAt            time.Time   `gorm:"column:created_at;autoCreateTime:false" json:"createdAt"`
+	UpdatedAt            time.Time   `gorm:"column:updated_at;autoUpdateTime:false" json:"updatedAt"`
 }
 
 // TableName tells GORM the table.

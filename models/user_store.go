@@ -161,9 +161,14 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 	} else if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error; err != nil {
+			return translatePgError(err)
+		}
+		return recordEvent(ctx, tx, "userCreate", "User", u.CustomerID, u.ID, nil, u)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("create user: %w", translatePgError(err))
+		return nil, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil
 }
@@ -185,7 +190,7 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 	if err != nil {
 		return nil, err
 	}
-	return updateVersioned(ctx, s.db, "user", id, cols, expectedVersion, func(u *User) int32 { return u.Version })
+	return updateVersioned(ctx, s.db, "userPatch", id, cols, expectedVersion, userRecord)
 }
 
 // DeleteUser deletes the user id and returns it as it was. A user that a customer
@@ -224,7 +229,7 @@ func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) 
 			return Errorf(NotFound, "no user with id %s", id)
 		}
 		deleted = rows[0]
-		return nil
+		return recordEvent(ctx, tx, "userDelete", "User", deleted.CustomerID, id, &deleted, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete user %s: %w", id, err)

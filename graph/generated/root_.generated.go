@@ -23,6 +23,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AuditEvent() AuditEventResolver
+	AuditEventConnection() AuditEventConnectionResolver
 	Customer() CustomerResolver
 	CustomerConnection() CustomerConnectionResolver
 	Invoice() InvoiceResolver
@@ -37,10 +39,35 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AuditEvent struct {
+		Actor      func(childComplexity int) int
+		ActorID    func(childComplexity int) int
+		At         func(childComplexity int) int
+		Changes    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Operation  func(childComplexity int) int
+		RecordID   func(childComplexity int) int
+		RecordType func(childComplexity int) int
+		RequestID  func(childComplexity int) int
+	}
+
+	AuditEventConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AuditEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Customer struct {
 		AccountLock                  func(childComplexity int) int
 		AdminUser                    func(childComplexity int) int
 		AdminUserID                  func(childComplexity int) int
+		AuditEvents                  func(childComplexity int, first *int32, after *string, last *int32, before *string) int
 		AutomaticRefillAmount        func(childComplexity int) int
 		BillingUser                  func(childComplexity int) int
 		BillingUserID                func(childComplexity int) int
@@ -90,6 +117,12 @@ type ComplexityRoot struct {
 	CustomerEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	FieldChange struct {
+		Field func(childComplexity int) int
+		New   func(childComplexity int) int
+		Old   func(childComplexity int) int
 	}
 
 	Invoice struct {
@@ -188,6 +221,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AuditEvent.actor":
+		if e.ComplexityRoot.AuditEvent.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Actor(childComplexity), true
+	case "AuditEvent.actorId":
+		if e.ComplexityRoot.AuditEvent.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ActorID(childComplexity), true
+	case "AuditEvent.at":
+		if e.ComplexityRoot.AuditEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.At(childComplexity), true
+	case "AuditEvent.changes":
+		if e.ComplexityRoot.AuditEvent.Changes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Changes(childComplexity), true
+	case "AuditEvent.id":
+		if e.ComplexityRoot.AuditEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.ID(childComplexity), true
+	case "AuditEvent.operation":
+		if e.ComplexityRoot.AuditEvent.Operation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.Operation(childComplexity), true
+	case "AuditEvent.recordId":
+		if e.ComplexityRoot.AuditEvent.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RecordID(childComplexity), true
+	case "AuditEvent.recordType":
+		if e.ComplexityRoot.AuditEvent.RecordType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RecordType(childComplexity), true
+	case "AuditEvent.requestId":
+		if e.ComplexityRoot.AuditEvent.RequestID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEvent.RequestID(childComplexity), true
+
+	case "AuditEventConnection.edges":
+		if e.ComplexityRoot.AuditEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.Edges(childComplexity), true
+	case "AuditEventConnection.nodes":
+		if e.ComplexityRoot.AuditEventConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.Nodes(childComplexity), true
+	case "AuditEventConnection.pageInfo":
+		if e.ComplexityRoot.AuditEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.PageInfo(childComplexity), true
+	case "AuditEventConnection.totalCount":
+		if e.ComplexityRoot.AuditEventConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventConnection.TotalCount(childComplexity), true
+
+	case "AuditEventEdge.cursor":
+		if e.ComplexityRoot.AuditEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Cursor(childComplexity), true
+	case "AuditEventEdge.node":
+		if e.ComplexityRoot.AuditEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
 	case "Customer.accountLock":
 		if e.ComplexityRoot.Customer.AccountLock == nil {
 			break
@@ -206,6 +332,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AdminUserID(childComplexity), true
+	case "Customer.auditEvents":
+		if e.ComplexityRoot.Customer.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AuditEvents(childComplexity, args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string)), true
 	case "Customer.automaticRefillAmount":
 		if e.ComplexityRoot.Customer.AutomaticRefillAmount == nil {
 			break
@@ -476,6 +613,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "FieldChange.field":
+		if e.ComplexityRoot.FieldChange.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.Field(childComplexity), true
+	case "FieldChange.new":
+		if e.ComplexityRoot.FieldChange.New == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.New(childComplexity), true
+	case "FieldChange.old":
+		if e.ComplexityRoot.FieldChange.Old == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldChange.Old(childComplexity), true
 
 	case "Invoice.amount":
 		if e.ComplexityRoot.Invoice.Amount == nil {
@@ -1123,6 +1279,72 @@ type Customer {
     "Invoices before this cursor."
     before: String
   ): InvoiceConnection!
+  """
+  Every change made to this customer and its users, newest first. Readable by platform
+  staff and by this customer's admins (adminPermission READ or READ_WRITE).
+  """
+  auditEvents(
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Events after (older than) this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Events before (newer than) this cursor."
+    before: String
+  ): AuditEventConnection!
+}
+
+"One successful mutation, recorded in the same transaction."
+type AuditEvent {
+  "The event's id."
+  id: ObjectID!
+  "When the change was committed."
+  at: DateTime!
+  "Id of the user who made the change; null when unknown."
+  actorId: ObjectID
+  "The user who made the change; null when unknown, deleted or not visible to you."
+  actor: User
+  "The request the change came in (the X-Request-Id of its response)."
+  requestId: String!
+  "The mutation: customerCreate, customerPatch, customerSetStatus, customerDelete, userCreate, userPatch or userDelete."
+  operation: String!
+  "Customer or User."
+  recordType: String!
+  "Id of the record changed."
+  recordId: ObjectID!
+  "Each changed field with its old and new value (null for none)."
+  changes: [FieldChange!]!
+}
+
+"A field changed by a mutation."
+type FieldChange {
+  "The field's name in this API."
+  field: String!
+  "The value before, as text (JSON for numbers and booleans); null when it was null or the record was new."
+  old: String
+  "The value after, as text; null when it is null or the record was deleted."
+  new: String
+}
+
+"An audit event with the cursor that marks its place in a connection."
+type AuditEventEdge {
+  "Opaque cursor of this event; pass it as after or before."
+  cursor: String!
+  "The event."
+  node: AuditEvent!
+}
+
+"One page of audit events."
+type AuditEventConnection {
+  "The events of the page, with their cursors."
+  edges: [AuditEventEdge!]!
+  "The events of the page."
+  nodes: [AuditEvent!]!
+  "Where the page sits."
+  pageInfo: PageInfo!
+  "How many events the customer has in all (counted only when asked for)."
+  totalCount: Int!
 }
 
 "Whether a user may act."
@@ -1867,6 +2089,54 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AuditEvent_id(ctx, field)
+	case "at":
+		return ec.fieldContext_AuditEvent_at(ctx, field)
+	case "actorId":
+		return ec.fieldContext_AuditEvent_actorId(ctx, field)
+	case "actor":
+		return ec.fieldContext_AuditEvent_actor(ctx, field)
+	case "requestId":
+		return ec.fieldContext_AuditEvent_requestId(ctx, field)
+	case "operation":
+		return ec.fieldContext_AuditEvent_operation(ctx, field)
+	case "recordType":
+		return ec.fieldContext_AuditEvent_recordType(ctx, field)
+	case "recordId":
+		return ec.fieldContext_AuditEvent_recordId(ctx, field)
+	case "changes":
+		return ec.fieldContext_AuditEvent_changes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AuditEventConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AuditEventConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AuditEventConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AuditEventConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AuditEventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AuditEventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1949,6 +2219,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_users(ctx, field)
 	case "invoices":
 		return ec.fieldContext_Customer_invoices(ctx, field)
+	case "auditEvents":
+		return ec.fieldContext_Customer_auditEvents(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -1975,6 +2247,18 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FieldChange_field(ctx, field)
+	case "old":
+		return ec.fieldContext_FieldChange_old(ctx, field)
+	case "new":
+		return ec.fieldContext_FieldChange_new(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Invoice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -227,3 +227,6 @@ func (a *api) sqlLog() string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// jsonInto decodes a response's data into dst.
+func jsonInto(r response, dst any) error { return json.Unmarshal(r.Data, dst) }

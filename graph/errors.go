@@ -33,9 +33,10 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return withCode(g, e.Message, e.Kind.Code(), field)
 		}
-		var overflow *graphql.NumberOverflowError
-		if errors.As(err, &overflow) { // an argument outside int32
-			return withCode(g, overflow.Message, models.Invalid.Code(), argumentPath(ctx, g.Path))
+		if field := argumentPath(ctx, g.Path); field != "" {
+			// Raised while reading an argument (an Int outside int32, a malformed
+			// DateTime): the client's input, not a fault of the server.
+			return withCode(g, g.Message, models.Invalid.Code(), field)
 		}
 		var gerr *gqlerror.Error
 		if errors.As(err, &gerr) && gerr.Err == nil {

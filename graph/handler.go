@@ -41,7 +41,7 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/query", withAuthentication(cfg.Verifier, cfg.Resolver.UserStore, cfg.Logger, newGraphQLServer(cfg)))
+	mux.Handle("/query", withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, newGraphQLServer(cfg)))
 	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

@@ -178,28 +178,35 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 }
 
 // withAuthentication identifies the caller of a GraphQL request from its bearer
-// token. A request without an Authorization header goes on anonymously; one whose
-// credential fails, or names a user who is missing or not active, is answered 401
-// before any GraphQL runs.
-func withAuthentication(v *auth.Verifier, users *models.UserStore, logger *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		header := r.Header.Get("Authorization")
+// credential: an API token (cca_…) or a JWT. A request without an Authorization
+// header goes on anonymously (and every field it asks for but the schema's is
+// UNAUTHENTICATED); one whose credential fails, or names a user who is missing or
+// not active, is answered 401 before any GraphQL runs.
+func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		header := req.Header.Get("Authorization")
 		if header == "" {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, req)
 			return
 		}
-		ctx := r.Context()
+		ctx := req.Context()
 		token, ok := auth.BearerToken(header)
 		if !ok {
 			unauthenticated(w, "the Authorization header must be: Bearer <token>")
 			return
 		}
-		id, err := v.Verify(ctx, token)
-		if err != nil {
-			unauthenticated(w, err.Error())
-			return
+		var u *models.User
+		var err error
+		if strings.HasPrefix(token, models.APITokenPrefix) {
+			u, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
+		} else {
+			var id models.ObjectID
+			if id, err = v.Verify(ctx, token); err != nil {
+				unauthenticated(w, err.Error())
+				return
+			}
+			u, err = r.UserStore.Authenticate(ctx, id)
 		}
-		u, err := users.Authenticate(ctx, id)
 		switch {
 		case models.ErrorKind(err) == models.Unauthenticated:
 			unauthenticated(w, err.Error())
@@ -211,7 +218,7 @@ func withAuthentication(v *auth.Verifier, users *models.UserStore, logger *slog.
 		}
 		c := models.CallerFrom(ctx)
 		c.UserID, c.User = &u.ID, u
-		next.ServeHTTP(w, r.WithContext(models.WithCaller(ctx, c)))
+		next.ServeHTTP(w, req.WithContext(models.WithCaller(ctx, c)))
 	})
 }
 

@@ -17,6 +17,7 @@ type Resolver struct {
 	UserStore     *models.UserStore
 	InvoiceStore  *models.InvoiceStore
 	AuditStore    *models.AuditStore
+	APITokenStore *models.APITokenStore
 }
 
 // NewResolver returns the root resolver over db; cursors signs every connection's cursors.
@@ -26,6 +27,7 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 		UserStore:     models.NewUserStore(db, cursors),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
 		AuditStore:    models.NewAuditStore(db, cursors),
+		APITokenStore: models.NewAPITokenStore(db),
 	}
 }
 

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloudcomms/customers/graph/generated"
 	"github.com/cloudcomms/customers/graph/model"
@@ -143,9 +144,28 @@ func (r *mutationResolver) UserDelete(ctx context.Context, id models.ObjectID) (
 	return r.UserStore.DeleteUser(ctx, id)
 }
 
+// APITokenCreate is the resolver for the apiTokenCreate field.
+func (r *mutationResolver) APITokenCreate(ctx context.Context, name string, expiresAt *time.Time) (*model.APITokenCreatePayload, error) {
+	t, secret, err := r.APITokenStore.CreateAPIToken(ctx, name, expiresAt)
+	if err != nil {
+		return nil, err
+	}
+	return &model.APITokenCreatePayload{Token: t, Secret: secret}, nil
+}
+
+// APITokenRevoke is the resolver for the apiTokenRevoke field.
+func (r *mutationResolver) APITokenRevoke(ctx context.Context, id models.ObjectID) (*models.APIToken, error) {
+	return r.APITokenStore.RevokeAPIToken(ctx, id)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*models.User, error) {
 	return models.Viewer(ctx)
+}
+
+// APITokens is the resolver for the apiTokens field.
+func (r *queryResolver) APITokens(ctx context.Context) ([]models.APIToken, error) {
+	return r.APITokenStore.APITokens(ctx)
 }
 
 // Customer is the resolver for the customer field.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/cloudcomms/customers/graph/model"
@@ -39,6 +40,20 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	ApiToken struct {
+		CreatedAt  func(childComplexity int) int
+		ExpiresAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		LastUsedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		RevokedAt  func(childComplexity int) int
+	}
+
+	ApiTokenCreatePayload struct {
+		Secret func(childComplexity int) int
+		Token  func(childComplexity int) int
+	}
+
 	AuditEvent struct {
 		Actor      func(childComplexity int) int
 		ActorID    func(childComplexity int) int
@@ -154,6 +169,8 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		APITokenCreate    func(childComplexity int, name string, expiresAt *time.Time) int
+		APITokenRevoke    func(childComplexity int, id models.ObjectID) int
 		CustomerCreate    func(childComplexity int, input model.CustomerCreateInput) int
 		CustomerDelete    func(childComplexity int, id models.ObjectID) int
 		CustomerPatch     func(childComplexity int, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) int
@@ -171,6 +188,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		APITokens func(childComplexity int) int
 		Customer  func(childComplexity int, id models.ObjectID) int
 		Customers func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
 		User      func(childComplexity int, id models.ObjectID) int
@@ -220,6 +238,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ApiToken.createdAt":
+		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.CreatedAt(childComplexity), true
+	case "ApiToken.expiresAt":
+		if e.ComplexityRoot.ApiToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ExpiresAt(childComplexity), true
+	case "ApiToken.id":
+		if e.ComplexityRoot.ApiToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.ID(childComplexity), true
+	case "ApiToken.lastUsedAt":
+		if e.ComplexityRoot.ApiToken.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.LastUsedAt(childComplexity), true
+	case "ApiToken.name":
+		if e.ComplexityRoot.ApiToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.Name(childComplexity), true
+	case "ApiToken.revokedAt":
+		if e.ComplexityRoot.ApiToken.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.RevokedAt(childComplexity), true
+
+	case "ApiTokenCreatePayload.secret":
+		if e.ComplexityRoot.ApiTokenCreatePayload.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenCreatePayload.Secret(childComplexity), true
+	case "ApiTokenCreatePayload.token":
+		if e.ComplexityRoot.ApiTokenCreatePayload.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenCreatePayload.Token(childComplexity), true
 
 	case "AuditEvent.actor":
 		if e.ComplexityRoot.AuditEvent.Actor == nil {
@@ -750,6 +818,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvoiceEdge.Node(childComplexity), true
 
+	case "Mutation.apiTokenCreate":
+		if e.ComplexityRoot.Mutation.APITokenCreate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_apiTokenCreate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.APITokenCreate(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time)), true
+	case "Mutation.apiTokenRevoke":
+		if e.ComplexityRoot.Mutation.APITokenRevoke == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_apiTokenRevoke_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.APITokenRevoke(childComplexity, args["id"].(models.ObjectID)), true
 	case "Mutation.customerCreate":
 		if e.ComplexityRoot.Mutation.CustomerCreate == nil {
 			break
@@ -853,6 +943,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Query.apiTokens":
+		if e.ComplexityRoot.Query.APITokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.APITokens(childComplexity), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -1345,6 +1441,33 @@ type AuditEventConnection {
   pageInfo: PageInfo!
   "How many events the customer has in all (counted only when asked for)."
   totalCount: Int!
+}
+
+"""
+A long-lived credential of a user, for backend-for-frontend services: send its secret as
+Authorization: Bearer cca_…; it acts as its user with that user's current permissions.
+"""
+type ApiToken {
+  "The token's id."
+  id: ObjectID!
+  "What the token is for: 1 to 100 characters."
+  name: String!
+  "When the token was made."
+  createdAt: DateTime!
+  "When the token was last used (to the minute); null when never."
+  lastUsedAt: DateTime
+  "When the token stops working; null for never."
+  expiresAt: DateTime
+  "When the token was revoked; null while it is not."
+  revokedAt: DateTime
+}
+
+"A new API token and its secret."
+type ApiTokenCreatePayload {
+  "The token."
+  token: ApiToken!
+  "The secret, shown this once: only its SHA-256 is stored."
+  secret: String!
 }
 
 "Whether a user may act."
@@ -1983,6 +2106,9 @@ type Query {
   "The user the request's bearer token names; UNAUTHENTICATED without a token."
   viewer: User
 
+  "Your API tokens, newest first, revoked and expired ones included. Never their secrets."
+  apiTokens: [ApiToken!]!
+
   "The customer with this id; null when there is none."
   customer("The customer's id." id: ObjectID!): Customer
 
@@ -2080,6 +2206,17 @@ type Mutation {
   admin, billing, support or call-recording user is not deleted (CONFLICT).
   """
   userDelete("The user's id." id: ObjectID!): User
+
+  "Makes an API token acting as you; its secret is in the answer, and only there."
+  apiTokenCreate(
+    "What the token is for: 1 to 100 characters."
+    name: String!
+    "When it stops working (in the future); never when left out."
+    expiresAt: DateTime
+  ): ApiTokenCreatePayload
+
+  "Revokes one of your API tokens at once (staff: anyone's) and returns it."
+  apiTokenRevoke("The token's id." id: ObjectID!): ApiToken
 }
 `, BuiltIn: false},
 }
@@ -2088,6 +2225,34 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_ApiToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApiToken_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ApiToken_name(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ApiToken_createdAt(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_ApiToken_lastUsedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ApiToken_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiTokenCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_ApiTokenCreatePayload_token(ctx, field)
+	case "secret":
+		return ec.fieldContext_ApiTokenCreatePayload_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenCreatePayload", field.Name)
+}
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {

@@ -7,6 +7,14 @@ import (
 	"github.com/cloudcomms/customers/models"
 )
 
+// A new API token and its secret.
+type APITokenCreatePayload struct {
+	// The token.
+	Token *models.APIToken `json:"token"`
+	// The secret, shown this once: only its SHA-256 is stored.
+	Secret string `json:"secret"`
+}
+
 // The fields of a new customer. Every field but name is optional and takes the default
 // its description gives; null is allowed only where the customer's field is nullable.
 type CustomerCreateInput struct {

@@ -43,18 +43,20 @@ func main() {
 
 // Config is the service's configuration, read from environment variables.
 type Config struct {
-	Env             string         // ENV: development or production
-	Introspection   bool           // INTROSPECTION
-	ListenAddr      string         // LISTEN_ADDR
-	DatabaseURL     string         // DATABASE_URL
-	LogLevel        slog.Level     // LOG_LEVEL: debug, info, warn, error
-	DBMaxConns      int            // DB_MAX_CONNS
-	DemoData        bool           // DEMO_DATA
-	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES: comma-separated addresses or CIDRs
-	CursorSecret    []byte         // CURSOR_SECRET: signs pagination cursors
-	ShutdownTimeout time.Duration  // SHUTDOWN_TIMEOUT
-	SlowQuery       time.Duration  // DB_SLOW_QUERY
-	Auth            auth.Config    // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Env              string         // ENV: development or production
+	Introspection    bool           // INTROSPECTION
+	ListenAddr       string         // LISTEN_ADDR
+	DatabaseURL      string         // DATABASE_URL
+	LogLevel         slog.Level     // LOG_LEVEL: debug, info, warn, error
+	DBMaxConns       int            // DB_MAX_CONNS
+	DemoData         bool           // DEMO_DATA
+	TrustedProxies   []netip.Prefix // TRUSTED_PROXIES: comma-separated addresses or CIDRs
+	CursorSecret     []byte         // CURSOR_SECRET: signs pagination cursors
+	ShutdownTimeout  time.Duration  // SHUTDOWN_TIMEOUT
+	SlowQuery        time.Duration  // DB_SLOW_QUERY
+	Auth             auth.Config    // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Limits           graph.Limits   // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
+	StatementTimeout time.Duration  // DB_STATEMENT_TIMEOUT
 }
 
 // loadConfig reads the configuration; every setting has a default next to it.
@@ -104,6 +106,23 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
+	for _, l := range []struct {
+		key string
+		def int
+		dst func(int)
+	}{
+		{"MAX_BODY_BYTES", int(graph.DefaultLimits.MaxBodyBytes), func(n int) { cfg.Limits.MaxBodyBytes = int64(n) }},
+		{"MAX_TOKENS", graph.DefaultLimits.MaxTokens, func(n int) { cfg.Limits.MaxTokens = n }},
+		{"MAX_DEPTH", graph.DefaultLimits.MaxDepth, func(n int) { cfg.Limits.MaxDepth = n }},
+		{"MAX_FIELDS", graph.DefaultLimits.MaxFields, func(n int) { cfg.Limits.MaxFields = n }},
+		{"MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, func(n int) { cfg.Limits.MaxComplexity = n }},
+	} {
+		n, err := strconv.Atoi(get(l.key, strconv.Itoa(l.def)))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 for no limit, got %q", l.key, getenv(l.key)))
+		}
+		l.dst(n)
+	}
 	cfg.CursorSecret = []byte(getenv("CURSOR_SECRET"))
 	cfg.Auth.Secret = []byte(getenv("JWT_SECRET"))
 	cfg.Auth.JWKSURL = get("JWKS_URL", "")
@@ -115,7 +134,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		key, def string
 		dst      *time.Duration
-	}{{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}, {"JWT_LEEWAY", "30s", &cfg.Auth.Leeway}} {
+	}{
+		{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}, {"JWT_LEEWAY", "30s", &cfg.Auth.Leeway},
+		{"REQUEST_TIMEOUT", graph.DefaultLimits.Timeout.String(), &cfg.Limits.Timeout}, {"DB_STATEMENT_TIMEOUT", "10s", &cfg.StatementTimeout},
+	} {
 		if *d.dst, err = time.ParseDuration(get(d.key, d.def)); err != nil || *d.dst < 0 {
 			errs = append(errs, fmt.Errorf("%s: want a duration such as %s, got %q", d.key, d.def, getenv(d.key)))
 		}
@@ -150,6 +172,8 @@ func (c Config) logValue() slog.Value {
 		slog.String("jwt_issuer", c.Auth.Issuer),
 		slog.String("jwt_audience", c.Auth.Audience),
 		slog.Duration("jwt_leeway", c.Auth.Leeway),
+		slog.Any("limits", c.Limits),
+		slog.Duration("db_statement_timeout", c.StatementTimeout),
 	)
 }
 
@@ -207,6 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		TrustedProxies: cfg.TrustedProxies,
 		Verifier:       verifier,
 		Introspection:  cfg.Introspection,
+		Limits:         cfg.Limits,
 	})
 	return serve(ctx, cfg, logger, h)
 }
@@ -240,7 +265,9 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*gorm.D
 	if err := models.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	db, err := models.OpenDB(models.DBConfig{URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery, Logger: logger})
+	db, err := models.OpenDB(models.DBConfig{
+		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery, StatementTimeout: cfg.StatementTimeout, Logger: logger,
+	})
 	if err != nil {
 		return nil, err
 	}

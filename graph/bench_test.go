@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudcomms/customers/graph"
 	"github.com/cloudcomms/customers/models"
 )
 
@@ -174,4 +175,49 @@ func BenchmarkCustomerPatch(b *testing.B) {
 		}
 		return tx.Commit()
 	})
+}
+
+// BenchmarkRefuseWideDocument measures what refusing a document of 10,000 aliases
+// costs the server (the parser stops at the token limit).
+func BenchmarkRefuseWideDocument(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString("{ ")
+	for i := range 10000 {
+		fmt.Fprintf(&doc, "a%d: __typename ", i)
+	}
+	doc.WriteString("}")
+	benchRefusal(b, doc.String(), "GRAPHQL_PARSE_FAILED")
+}
+
+// BenchmarkRefuseDeepDocument measures refusing a document nested 200 levels deep
+// (valid fields, so it passes validation and meets the depth limit).
+func BenchmarkRefuseDeepDocument(b *testing.B) {
+	q := "id"
+	for i := range 198 { // outermost adminUser, innermost customer
+		if i%2 == 0 {
+			q = "customer { " + q + " }"
+		} else {
+			q = "adminUser { " + q + " }"
+		}
+	}
+	benchRefusal(b, "{ customers { nodes { "+q+" } } }", "DEPTH_LIMIT_EXCEEDED")
+}
+
+func benchRefusal(b *testing.B, doc, code string) {
+	a := MustAPI(b, func(c *graph.Config) { c.Limits = graph.DefaultLimits })
+	body, _ := json.Marshal(map[string]any{"query": doc})
+	bearer := a.bearer(a.staff)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", bearer)
+		rec := httptest.NewRecorder()
+		a.srv.Config.Handler.ServeHTTP(rec, req)
+		if !strings.Contains(rec.Body.String(), code) {
+			b.Fatalf("not refused with %s: %.300s", code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(len(body)), "bytes/doc")
 }

@@ -32,6 +32,8 @@ type Config struct {
 	Verifier *auth.Verifier
 	// Introspection serves the schema to anyone, token or not (GraphiQL needs it).
 	Introspection bool
+	// Limits bound the cost of a request.
+	Limits Limits
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -41,7 +43,8 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/query", withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, newGraphQLServer(cfg)))
+	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, newGraphQLServer(cfg))
+	mux.Handle("/query", withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql)))
 	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -66,7 +69,9 @@ func NewHandler(cfg Config) http.Handler {
 // newGraphQLServer sets up gqlgen with explicit transports, the error presenter and
 // the panic handler.
 func newGraphQLServer(cfg Config) *handler.Server {
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: cfg.Resolver}))
+	schema := generated.Config{Resolvers: cfg.Resolver}
+	complexity(&schema.Complexity)
+	srv := handler.New(generated.NewExecutableSchema(schema))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -75,6 +80,7 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	useLimits(srv, cfg.Limits)
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundFields(splitValidationErrors)

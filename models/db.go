@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,13 +22,20 @@ type DBConfig struct {
 	MaxConns int
 	// SlowQuery is the duration from which a statement is logged at WARN.
 	SlowQuery time.Duration
-	Logger    *slog.Logger
+	// StatementTimeout makes PostgreSQL end any statement that runs longer (0: none),
+	// a backstop behind the request deadline.
+	StatementTimeout time.Duration
+	Logger           *slog.Logger
 }
 
 // OpenDB opens a GORM handle over a pgx connection pool sized by cfg. It does not
 // wait for the database: the pool connects on first use and reconnects by itself.
 func OpenDB(cfg DBConfig) (*gorm.DB, error) {
-	db, err := gorm.Open(postgres.Open(cfg.URL), &gorm.Config{
+	dsn, err := withStatementTimeout(cfg.URL, cfg.StatementTimeout)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
 		// Every write here is one statement or opens its own transaction; GORM's
 		// implicit BEGIN/COMMIT around single statements would triple round trips.
 		SkipDefaultTransaction: true,
@@ -48,6 +56,24 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	return db, nil
+}
+
+// withStatementTimeout adds PostgreSQL's statement_timeout to a postgres:// URL,
+// unless the URL sets it already.
+func withStatementTimeout(dbURL string, d time.Duration) (string, error) {
+	if d <= 0 {
+		return dbURL, nil
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL")
+	}
+	q := u.Query()
+	if q.Get("statement_timeout") == "" {
+		q.Set("statement_timeout", strconv.FormatInt(d.Milliseconds(), 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // EnsureDatabase creates the database named in dbURL when it does not exist yet,

@@ -1,0 +1,80 @@
+package graph_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcomms/customers/graph"
+)
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) {
+		c.Limits = graph.Limits{MaxBodyBytes: 2000, MaxTokens: 100, MaxDepth: 6, MaxFields: 20, MaxComplexity: 201}
+	})
+	nest := func(levels int) string { // customers(1) nodes(2) adminUser(3) customer(4) adminUser(5) …
+		q := "id"
+		for i := levels - 1; i > 2; i-- {
+			if i%2 == 1 {
+				q = "adminUser { " + q + " }"
+			} else {
+				q = "customer { " + q + " }"
+			}
+		}
+		return "{ customers(first: 1) { nodes { " + q + " } } }"
+	}
+	aliases := func(n int) string {
+		var b strings.Builder
+		b.WriteString("{ ")
+		for i := range n {
+			fmt.Fprintf(&b, "a%d: __typename ", i)
+		}
+		return b.String() + "}"
+	}
+	tests := []struct {
+		name, doc string
+		want      []string // nil: runs
+	}{
+		{"DepthAtLimit", nest(6), nil},
+		{"DepthOverLimit", nest(7), []string{"DEPTH_LIMIT_EXCEEDED"}},
+		{"FieldsAtLimit", aliases(20), nil},
+		{"FieldsOverLimit", aliases(21), []string{"FIELD_LIMIT_EXCEEDED"}},
+		{"FragmentsCount", `{ ...F ...F } fragment F on Query { ` + strings.Repeat("__typename ", 11) + `}`, []string{"FIELD_LIMIT_EXCEEDED"}},
+		{"ComplexityAtLimit", `{ customers(first: 100) { nodes { id } } }`, nil},
+		{"ComplexityOverLimit", `{ customers(first: 100) { nodes { id name } } }`, []string{"COMPLEXITY_LIMIT_EXCEEDED"}},
+		{"TokensOverLimit", aliases(40), []string{"GRAPHQL_PARSE_FAILED"}},
+		{"IntrospectionNotCounted", `{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.do(tt.doc, nil)
+			if d := cmp.Diff(tt.want, r.codes()); d != "" {
+				t.Fatalf("errors (-want +got):\n%s\n%+v", d, r.Errors)
+			}
+			if tt.want != nil {
+				if got := a.statements.Load(); got != authStatements {
+					t.Errorf("a refused document sent %d statements beyond authentication", got-authStatements)
+				}
+				if msg := r.Errors[0].Message; !strings.Contains(msg, "limit") {
+					t.Errorf("message %q does not name the limit", msg)
+				}
+			}
+		})
+	}
+	t.Run("Body", func(t *testing.T) {
+		body := func(n int) string {
+			s := `{"query":"{ __typename }"}`
+			return s[:len(s)-1] + strings.Repeat(" ", n-len(s)) + "}"
+		}
+		if r := a.post(body(2000), nil); r.Status != 200 || r.Errors != nil {
+			t.Errorf("body at the limit: %d %v", r.Status, r.codes())
+		}
+		r := a.post(body(2001), nil)
+		if r.Status != 413 || cmp.Diff([]string{"REQUEST_TOO_LARGE"}, r.codes()) != "" || !strings.Contains(r.Errors[0].Message, "2000") {
+			t.Errorf("body over the limit: %d %+v", r.Status, r.Errors)
+		}
+	})
+}

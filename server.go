@@ -43,20 +43,24 @@ func main() {
 
 // Config is the service's configuration, read from environment variables.
 type Config struct {
-	Env              string         // ENV: development or production
-	Introspection    bool           // INTROSPECTION
-	ListenAddr       string         // LISTEN_ADDR
-	DatabaseURL      string         // DATABASE_URL
-	LogLevel         slog.Level     // LOG_LEVEL: debug, info, warn, error
-	DBMaxConns       int            // DB_MAX_CONNS
-	DemoData         bool           // DEMO_DATA
-	TrustedProxies   []netip.Prefix // TRUSTED_PROXIES: comma-separated addresses or CIDRs
-	CursorSecret     []byte         // CURSOR_SECRET: signs pagination cursors
-	ShutdownTimeout  time.Duration  // SHUTDOWN_TIMEOUT
-	SlowQuery        time.Duration  // DB_SLOW_QUERY
-	Auth             auth.Config    // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
-	Limits           graph.Limits   // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
-	StatementTimeout time.Duration  // DB_STATEMENT_TIMEOUT
+	Env              string          // ENV: development or production
+	Introspection    bool            // INTROSPECTION
+	ListenAddr       string          // LISTEN_ADDR
+	DatabaseURL      string          // DATABASE_URL
+	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
+	DBMaxConns       int             // DB_MAX_CONNS
+	DemoData         bool            // DEMO_DATA
+	TrustedProxies   []netip.Prefix  // TRUSTED_PROXIES: comma-separated addresses or CIDRs
+	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
+	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
+	SlowQuery        time.Duration   // DB_SLOW_QUERY
+	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
+	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
+	PersistedQueries int             // PERSISTED_QUERIES
+	TrustedDocuments string          // TRUSTED_DOCUMENTS
+	CORSOrigins      []string        // CORS_ORIGINS
+	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
 }
 
 // loadConfig reads the configuration; every setting has a default next to it.
@@ -116,12 +120,23 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		{"MAX_DEPTH", graph.DefaultLimits.MaxDepth, func(n int) { cfg.Limits.MaxDepth = n }},
 		{"MAX_FIELDS", graph.DefaultLimits.MaxFields, func(n int) { cfg.Limits.MaxFields = n }},
 		{"MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, func(n int) { cfg.Limits.MaxComplexity = n }},
+		{"PERSISTED_QUERIES", 1000, func(n int) { cfg.PersistedQueries = n }},
+		{"RATE_BURST", 40, func(n int) { cfg.RateLimit.Burst = n }},
 	} {
 		n, err := strconv.Atoi(get(l.key, strconv.Itoa(l.def)))
 		if err != nil || n < 0 {
 			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 for no limit, got %q", l.key, getenv(l.key)))
 		}
 		l.dst(n)
+	}
+	if cfg.RateLimit.Rate, err = strconv.ParseFloat(get("RATE_LIMIT", "20"), 64); err != nil || cfg.RateLimit.Rate < 0 {
+		errs = append(errs, fmt.Errorf("RATE_LIMIT: want requests a second, 0 for no limit, got %q", getenv("RATE_LIMIT")))
+	}
+	cfg.TrustedDocuments = get("TRUSTED_DOCUMENTS", "")
+	for _, o := range strings.Split(get("CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
 	}
 	cfg.CursorSecret = []byte(getenv("CURSOR_SECRET"))
 	cfg.Auth.Secret = []byte(getenv("JWT_SECRET"))
@@ -174,6 +189,11 @@ func (c Config) logValue() slog.Value {
 		slog.Duration("jwt_leeway", c.Auth.Leeway),
 		slog.Any("limits", c.Limits),
 		slog.Duration("db_statement_timeout", c.StatementTimeout),
+		slog.Int("persisted_queries", c.PersistedQueries),
+		slog.String("trusted_documents", c.TrustedDocuments),
+		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
+		slog.Float64("rate_limit", c.RateLimit.Rate),
+		slog.Int("rate_burst", c.RateLimit.Burst),
 	)
 }
 
@@ -224,14 +244,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, _ = rand.Read(secret)
 		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and do not survive a restart or work across replicas")
 	}
+	var trusted graph.TrustedDocuments
+	if cfg.TrustedDocuments != "" {
+		if trusted, err = graph.LoadTrustedDocuments(cfg.TrustedDocuments); err != nil {
+			return err
+		}
+	}
 	h := graph.NewHandler(graph.Config{
-		Logger:         logger,
-		Resolver:       graph.NewResolver(db, models.NewCursors(secret)),
-		Ready:          sqlDB.PingContext,
-		TrustedProxies: cfg.TrustedProxies,
-		Verifier:       verifier,
-		Introspection:  cfg.Introspection,
-		Limits:         cfg.Limits,
+		Logger:           logger,
+		Resolver:         graph.NewResolver(db, models.NewCursors(secret)),
+		Ready:            sqlDB.PingContext,
+		TrustedProxies:   cfg.TrustedProxies,
+		Verifier:         verifier,
+		Introspection:    cfg.Introspection,
+		Limits:           cfg.Limits,
+		PersistedQueries: cfg.PersistedQueries,
+		TrustedDocuments: trusted,
+		CORSOrigins:      cfg.CORSOrigins,
+		RateLimit:        cfg.RateLimit,
 	})
 	return serve(ctx, cfg, logger, h)
 }

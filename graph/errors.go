@@ -43,6 +43,9 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			if len(g.Path) > 1 && g.Path[0] == ast.PathName("variable") {
 				return withCode(g, g.Message, models.Invalid.Code(), pathString(g.Path[1:]))
 			}
+			if _, ok := g.Extensions["code"]; !ok { // a request gqlgen refused without a code
+				g.Extensions = map[string]any{"code": models.Invalid.Code()}
+			}
 			return g // the parser's and validator's own errors
 		}
 		id := RequestID(ctx)

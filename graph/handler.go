@@ -34,6 +34,15 @@ type Config struct {
 	Introspection bool
 	// Limits bound the cost of a request.
 	Limits Limits
+	// PersistedQueries is how many documents automatic persisted queries remember
+	// (Apollo's protocol); 0 turns them off.
+	PersistedQueries int
+	// TrustedDocuments, when set, is the only documents that run.
+	TrustedDocuments TrustedDocuments
+	// CORSOrigins are the browser origins allowed to call the API ("*": any).
+	CORSOrigins []string
+	// RateLimit limits each caller's requests.
+	RateLimit RateLimit
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -43,8 +52,8 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
-	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, newGraphQLServer(cfg))
-	mux.Handle("/query", withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql)))
+	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg)))
+	mux.Handle("/query", withCORS(cfg.CORSOrigins, withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -79,6 +88,12 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	}
+	if cfg.PersistedQueries > 0 {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.PersistedQueries)})
+	}
+	if cfg.TrustedDocuments != nil {
+		srv.Use(cfg.TrustedDocuments)
 	}
 	useLimits(srv, cfg.Limits)
 	srv.SetErrorPresenter(presentError(cfg.Logger))

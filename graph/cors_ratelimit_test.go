@@ -1,0 +1,58 @@
+package graph_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cloudcomms/customers/graph"
+)
+
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.CORSOrigins = []string{"https://console.example"} })
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, a.srv.URL+"/query", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		res, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	res := preflight("https://console.example")
+	h := res.Header
+	if res.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != "https://console.example" ||
+		h.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("allowed preflight: %d %v", res.StatusCode, h)
+	}
+	if res := preflight("https://evil.example"); res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("unlisted origin got %v", res.Header)
+	}
+	r := a.post(`{"query":"{ viewer { email } }"}`, map[string]string{"Origin": "https://console.example"})
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://console.example" || !strings.Contains(r.Header.Get("Vary"), "Origin") ||
+		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "X-Request-Id") {
+		t.Errorf("actual request headers: %v", r.Header)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.RateLimit = graph.RateLimit{Rate: 0.01, Burst: 3} })
+	a.seedLinked(1)
+	for i := range 3 {
+		if r := a.do(`{ viewer { email } }`, nil); r.Status != 200 {
+			t.Fatalf("request %d within the burst: %d", i+1, r.Status)
+		}
+	}
+	r := a.do(`{ viewer { email } }`, nil)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" || len(r.codes()) != 1 || r.codes()[0] != "RATE_LIMITED" {
+		t.Errorf("after the burst: %d Retry-After %q %v", r.Status, r.Header.Get("Retry-After"), r.codes())
+	}
+	if r := a.as(a.userID("admin.linked001@example.com"), `{ viewer { email } }`, nil); r.Status != 200 {
+		t.Errorf("another user was limited too: %d", r.Status)
+	}
+}

@@ -81,7 +81,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("ENV: want development or production, got %q", cfg.Env))
 	}
 	var err error
-	if cfg.Introspection, err = strconv.ParseBool(get("INTROSPECTION", "true")); err != nil {
+	// Introspection is on in development and off in production unless asked for.
+	if cfg.Introspection, err = strconv.ParseBool(get("INTROSPECTION", strconv.FormatBool(cfg.Env == "development"))); err != nil {
 		errs = append(errs, fmt.Errorf("INTROSPECTION: want true or false, got %q", getenv("INTROSPECTION")))
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {

@@ -61,6 +61,22 @@ func TestProductionNeedsAKey(t *testing.T) {
 	}
 }
 
+func TestIntrospectionDefault(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}, false},
+		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "INTROSPECTION": "true"}, true},
+	} {
+		cfg, err := loadConfig(env(tt.env))
+		if err != nil || cfg.Introspection != tt.want {
+			t.Errorf("%v: introspection %v, %v; want %v", tt.env, cfg.Introspection, err, tt.want)
+		}
+	}
+}
+
 func TestTokenCommand(t *testing.T) {
 	var out strings.Builder
 	err := run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "5m"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)

@@ -263,6 +263,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		TrustedDocuments: trusted,
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimit:        cfg.RateLimit,
+		Metrics:          graph.NewMetrics(sqlDB),
 	})
 	return serve(ctx, cfg, logger, h)
 }

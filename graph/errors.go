@@ -23,6 +23,17 @@ const internalMessage = "internal server error"
 // gqlgen's own parse and validation errors pass through; anything else is logged
 // once, with the request id, and masked.
 func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	present := presentErrorKind(logger)
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		g := present(ctx, err)
+		code, _ := g.Extensions["code"].(string)
+		infoFrom(ctx).addCode(code)
+		return g
+	}
+}
+
+// presentErrorKind is presentError without the bookkeeping.
+func presentErrorKind(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		g := graphql.DefaultErrorPresenter(ctx, err)
 		var e *models.Error
@@ -104,6 +115,14 @@ func pathString(path ast.Path) string {
 // stack by presentError) instead of a dropped connection.
 func recoverPanic(ctx context.Context, p any) error {
 	return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+}
+
+// countFields counts the fields a request resolves, for its metrics.
+func countFields(ctx context.Context, next graphql.Resolver) (any, error) {
+	if i := infoFrom(ctx); i != nil {
+		i.fields.Add(1)
+	}
+	return next(ctx)
 }
 
 // splitValidationErrors reports each invalid field of a models.ValidationErrors as a

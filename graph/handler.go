@@ -43,6 +43,8 @@ type Config struct {
 	CORSOrigins []string
 	// RateLimit limits each caller's requests.
 	RateLimit RateLimit
+	// Metrics, when set, are recorded and served at /metrics.
+	Metrics *Metrics
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -68,10 +70,13 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	var h http.Handler = mux
 	h = withLoaders(cfg.Resolver, h)
 	h = withCaller(cfg.TrustedProxies, h)
-	h = withAccessLog(cfg.Logger, h)
+	h = withAccessLog(cfg.Logger, cfg.Metrics, h)
 	return withRequestID(h)
 }
 
@@ -97,6 +102,7 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	}
 	useLimits(srv, cfg.Limits)
 	srv.SetErrorPresenter(presentError(cfg.Logger))
+	srv.AroundFields(countFields)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundFields(splitValidationErrors)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -105,7 +111,7 @@ func newGraphQLServer(cfg Config) *handler.Server {
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name
 		}
-		setOperationName(ctx, name)
+		infoFrom(ctx).setOperation(name)
 		return next(ctx)
 	})
 	return srv

@@ -52,12 +52,12 @@ func withBodyLimit(max int64, next http.Handler) http.Handler {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeErrors(w, http.StatusRequestEntityTooLarge,
+			writeErrors(r.Context(), w, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("the request body is larger than the limit of %d bytes", max), "REQUEST_TOO_LARGE", "")
 			return
 		}
 		if err != nil {
-			writeErrors(w, http.StatusBadRequest, "the request body could not be read", models.Invalid.Code(), "")
+			writeErrors(r.Context(), w, http.StatusBadRequest, "the request body could not be read", models.Invalid.Code(), "")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,13 +82,36 @@ func (h LogHandler) WithGroup(name string) slog.Handler {
 	return LogHandler{h.Handler.WithGroup(name)}
 }
 
-// opNameKey holds the GraphQL operation name, filled in by the executor and read by
-// the access log once the request is done.
-type opNameKey struct{}
+// requestInfo is what the layers of one request learn about it, for its access
+// log line and its metrics: the operation name, the error codes sent, and how many
+// fields were resolved.
+type requestInfo struct {
+	mu        sync.Mutex
+	operation string
+	codes     []string
+	fields    atomic.Int64
+}
 
-func setOperationName(ctx context.Context, name string) {
-	if p, ok := ctx.Value(opNameKey{}).(*atomic.Value); ok {
-		p.Store(name)
+type requestInfoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	i, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return i
+}
+
+func (i *requestInfo) setOperation(name string) {
+	if i != nil {
+		i.mu.Lock()
+		i.operation = name
+		i.mu.Unlock()
+	}
+}
+
+func (i *requestInfo) addCode(code string) {
+	if i != nil {
+		i.mu.Lock()
+		i.codes = append(i.codes, code)
+		i.mu.Unlock()
 	}
 }
 
@@ -111,24 +135,34 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// withAccessLog writes one INFO line per request: method, path, status, duration,
-// the GraphQL operation name and the number of SQL statements.
-func withAccessLog(logger *slog.Logger, next http.Handler) http.Handler {
+// withAccessLog writes one INFO line per request (method, path, status, duration,
+// GraphQL operation, SQL statements) and records the request's metrics.
+func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		op := new(atomic.Value)
-		op.Store("")
+		info := &requestInfo{}
 		rec := &statusRecorder{ResponseWriter: w}
-		ctx := models.WithStatementCounter(context.WithValue(r.Context(), opNameKey{}, op))
+		ctx := models.WithStatementCounter(context.WithValue(r.Context(), requestInfoKey{}, info))
 		next.ServeHTTP(rec, r.WithContext(ctx))
+		elapsed := time.Since(start)
+		info.mu.Lock()
+		op, codes := info.operation, info.codes
+		info.mu.Unlock()
+		statements := models.Statements(ctx)
 		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.String("op", op.Load().(string)),
+			slog.String("op", op),
 			slog.Int("status", rec.status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int64("statements", models.Statements(ctx)),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("statements", statements),
 		)
+		if r.URL.Path == "/query" {
+			for _, c := range codes {
+				m.countError(c)
+			}
+			m.observeRequest(op, rec.status, len(codes) > 0, elapsed, statements, info.fields.Load())
+		}
 	})
 }
 
@@ -192,7 +226,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 		ctx := req.Context()
 		token, ok := auth.BearerToken(header)
 		if !ok {
-			unauthenticated(w, "the Authorization header must be: Bearer <token>")
+			unauthenticated(ctx, w, "the Authorization header must be: Bearer <token>")
 			return
 		}
 		var u *models.User
@@ -202,18 +236,18 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 		} else {
 			var id models.ObjectID
 			if id, err = v.Verify(ctx, token); err != nil {
-				unauthenticated(w, err.Error())
+				unauthenticated(ctx, w, err.Error())
 				return
 			}
 			u, err = r.UserStore.Authenticate(ctx, id)
 		}
 		switch {
 		case models.ErrorKind(err) == models.Unauthenticated:
-			unauthenticated(w, err.Error())
+			unauthenticated(ctx, w, err.Error())
 			return
 		case err != nil:
 			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", err.Error()))
-			writeErrors(w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
+			writeErrors(ctx, w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
 			return
 		}
 		c := models.CallerFrom(ctx)
@@ -223,17 +257,18 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 }
 
 // unauthenticated answers 401 with a GraphQL error body.
-func unauthenticated(w http.ResponseWriter, msg string) {
+func unauthenticated(ctx context.Context, w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeErrors(w, http.StatusUnauthorized, msg, models.Unauthenticated.Code(), "")
+	writeErrors(ctx, w, http.StatusUnauthorized, msg, models.Unauthenticated.Code(), "")
 }
 
 // writeErrors answers with one GraphQL error and no data.
-func writeErrors(w http.ResponseWriter, status int, msg, code, requestID string) {
+func writeErrors(ctx context.Context, w http.ResponseWriter, status int, msg, code, requestID string) {
 	ext := map[string]any{"code": code}
 	if requestID != "" {
 		ext["requestId"] = requestID
 	}
+	infoFrom(ctx).addCode(code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{"message": msg, "extensions": ext}}})

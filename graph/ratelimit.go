@@ -73,7 +73,7 @@ func withRateLimit(cfg RateLimit, next http.Handler) http.Handler {
 		if delay := res.DelayFrom(now); delay > 0 {
 			res.CancelAt(now)
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(delay.Seconds()))))
-			writeErrors(w, http.StatusTooManyRequests, "too many requests: slow down and retry after the Retry-After seconds", "RATE_LIMITED", "")
+			writeErrors(r.Context(), w, http.StatusTooManyRequests, "too many requests: slow down and retry after the Retry-After seconds", "RATE_LIMITED", "")
 			return
 		}
 		next.ServeHTTP(w, r)

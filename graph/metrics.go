@@ -1,0 +1,107 @@
+package graph
+
+import (
+	"database/sql"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the service's Prometheus metrics, served at /metrics.
+type Metrics struct {
+	registry   *prometheus.Registry
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	errors     *prometheus.CounterVec
+	statements prometheus.Histogram
+	resolvers  prometheus.Histogram
+
+	mu  sync.Mutex
+	ops map[string]bool
+}
+
+// maxOperationLabels bounds the operation label: clients name operations, and
+// every name would otherwise become a time series of its own.
+const maxOperationLabels = 200
+
+// NewMetrics registers the metrics, with the Go runtime's, the process's and, when
+// db is not nil, the connection pool's.
+func NewMetrics(db *sql.DB) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customers_requests_total", Help: "GraphQL requests by operation name and outcome (ok, error, refused).",
+		}, []string{"operation", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "customers_request_duration_seconds", Help: "GraphQL request latency by operation name.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}, []string{"operation"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customers_errors_total", Help: "Errors sent to clients by extensions.code.",
+		}, []string{"code"}),
+		statements: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "customers_sql_statements_per_request", Help: "SQL statements one GraphQL request sent.",
+			Buckets: []float64{0, 1, 2, 3, 4, 5, 8, 13, 21, 34},
+		}),
+		resolvers: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "customers_resolvers_per_request", Help: "Fields one GraphQL request resolved.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+		}),
+		ops: map[string]bool{},
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.errors, m.statements, m.resolvers,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db != nil {
+		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "customers"))
+	}
+	return m
+}
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// operationLabel returns op, "anonymous" or, past maxOperationLabels names, "other".
+func (m *Metrics) operationLabel(op string) string {
+	if op == "" {
+		return "anonymous"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ops[op] || len(m.ops) < maxOperationLabels {
+		m.ops[op] = true
+		return op
+	}
+	return "other"
+}
+
+// observeRequest records one GraphQL request.
+func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.Duration, statements, resolvers int64) {
+	if m == nil {
+		return
+	}
+	label := m.operationLabel(op)
+	outcome := "ok"
+	switch {
+	case status >= 400 && status < 500:
+		outcome = "refused"
+	case status >= 500 || hadErrors:
+		outcome = "error"
+	}
+	m.requests.WithLabelValues(label, outcome).Inc()
+	m.duration.WithLabelValues(label).Observe(d.Seconds())
+	m.statements.Observe(float64(statements))
+	m.resolvers.Observe(float64(resolvers))
+}
+
+// countError records one error sent to a client.
+func (m *Metrics) countError(code string) {
+	if m != nil {
+		m.errors.WithLabelValues(code).Inc()
+	}
+}

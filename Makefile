@@ -3,7 +3,7 @@ GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
 
-.PHONY: help run test bench migrate generate check-generated lint db-stop
+.PHONY: help run test audit-deps bench migrate generate check-generated lint db-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -24,8 +24,11 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 	done; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
-test: ## run every test against a real PostgreSQL
+test: audit-deps ## run every test against a real PostgreSQL
 	$(WITH_DB) $(GO) test -race -count=1 ./...
+
+audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
+	npm ci --silent --no-audit --no-fund --prefix scripts/http-audit
 
 bench: ## run the benchmarks against a real PostgreSQL
 	$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,71 @@
+package graph_test
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGraphQLOverHTTPRules(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	get := func(q string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/query?query="+url.QueryEscape(q), nil)
+		req.Header.Set("Authorization", a.bearer(a.staff))
+		res, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	if res := get(`{ viewer { email } }`); res.StatusCode != 200 {
+		t.Errorf("query over GET: %d", res.StatusCode)
+	}
+	before := a.count()
+	if res := get(`mutation { customerCreate(input: {name: "Via GET"}) { id } }`); res.StatusCode != 405 || res.Header.Get("Allow") != "POST" {
+		t.Errorf("mutation over GET: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+	if a.count() != before {
+		t.Error("a mutation over GET wrote")
+	}
+	res, err := a.srv.Client().Post(a.srv.URL+"/query", "text/plain", strings.NewReader(`{"query":"{ __typename }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 415 {
+		t.Errorf("text/plain POST: %d, want 415", res.StatusCode)
+	}
+	r := a.post(`{"query":"query A { __typename } query B { __typename }","operationName":"C"}`, nil)
+	if r.Status != 422 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "operation C not found") {
+		t.Errorf("unknown operationName: %d %+v", r.Status, r.Errors)
+	}
+	if r := a.post(`{"query": `, nil); r.Status != 400 {
+		t.Errorf("invalid JSON: %d", r.Status)
+	}
+}
+
+// TestGraphQLOverHTTPAudit runs the GraphQL over HTTP spec's own audit suite (the
+// npm package graphql-http, installed by `make test` into scripts/http-audit)
+// against the handler: every MUST passes.
+func TestGraphQLOverHTTPAudit(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join("..", "scripts", "http-audit")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "graphql-http")); err != nil {
+		t.Fatalf("graphql-http is not installed: run `make test` (or npm ci --prefix scripts/http-audit): %v", err)
+	}
+	a := MustAPI(t)
+	out, err := exec.Command("node", filepath.Join(dir, "audit.mjs"), a.srv.URL+"/query").CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Errorf("a MUST of the GraphQL over HTTP spec failed: %v", err)
+	}
+	if !strings.Contains(string(out), " 0 failed") {
+		t.Error("the audit did not report its results")
+	}
+}

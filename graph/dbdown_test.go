@@ -1,0 +1,208 @@
+package graph_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	osuser "os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/internal/auth"
+	"github.com/cloudcomms/customers/migrations"
+	"github.com/cloudcomms/customers/models"
+)
+
+// privateCluster is a PostgreSQL server of the test's own, which it may stop.
+type privateCluster struct {
+	t          *testing.T
+	bin, dir   string
+	port       int
+	runAsOther bool // initdb and pg_ctl refuse root: run them as postgres
+}
+
+func newPrivateCluster(t *testing.T) *privateCluster {
+	t.Helper()
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(dirs) == 0 {
+		t.Fatal("PostgreSQL's programs are not installed (apt-get install postgresql)")
+	}
+	sort.Strings(dirs)
+	c := &privateCluster{t: t, bin: filepath.Dir(dirs[len(dirs)-1])}
+	if u, _ := osuser.Current(); u != nil && u.Uid == "0" {
+		c.runAsOther = true
+	}
+	base, err := os.MkdirTemp("", "customers-dbdown-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	c.dir = filepath.Join(base, "data")
+	if err := os.Chmod(base, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	c.run("initdb", "-D", c.dir, "-U", "postgres", "--auth=trust", "--no-sync")
+	c.start()
+	t.Cleanup(func() { c.run("pg_ctl", "-D", c.dir, "-m", "immediate", "-w", "stop") })
+	return c
+}
+
+func (c *privateCluster) run(prog string, args ...string) {
+	c.t.Helper()
+	cmd := exec.Command(filepath.Join(c.bin, prog), args...)
+	if c.runAsOther {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(c.bin, prog)}, args...)...)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "Is server running?") {
+		c.t.Fatalf("%s: %v\n%s", prog, err, out)
+	}
+}
+
+func (c *privateCluster) start() {
+	c.run("pg_ctl", "-D", c.dir, "-w", "-l", filepath.Join(c.dir, "log"),
+		"-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", c.port, c.dir), "start")
+}
+
+func (c *privateCluster) stop() { c.run("pg_ctl", "-D", c.dir, "-m", "fast", "-w", "stop") }
+
+func (c *privateCluster) url() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+}
+
+// TestDatabaseGoesAway stops the service's PostgreSQL under load: requests fail
+// fast with a masked error that carries the request id, /readyz says not ready,
+// and the service recovers by itself within a second of the database's return.
+func TestDatabaseGoesAway(t *testing.T) {
+	t.Parallel()
+	pg := newPrivateCluster(t)
+	raw, err := sql.Open("pgx", pg.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	var staff string
+	err = raw.QueryRow(`WITH c AS (INSERT INTO customers (name) VALUES ('Platform') RETURNING id)
+		INSERT INTO users (customer_id, email, first, last, super_admin_permission) SELECT id, 's@p.example', 'S', 'P', 'READ_WRITE' FROM c
+		RETURNING encode(id, 'hex')`).Scan(&staff)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	db, err := models.OpenDB(models.DBConfig{URL: pg.url(), MaxConns: 4, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := db.DB()
+	defer sqlDB.Close()
+	verifier, _ := auth.NewVerifier(context.Background(), testAuth)
+	srv := httptest.NewServer(graph.NewHandler(graph.Config{
+		Logger: logger, Resolver: graph.NewResolver(db, models.NewCursors([]byte("k"))), Ready: sqlDB.PingContext,
+		Verifier: verifier, Limits: graph.DefaultLimits,
+	}))
+	defer srv.Close()
+	token, _ := auth.Sign(testAuth, models.MustParseObjectID(staff), time.Hour)
+	client := &http.Client{Timeout: 5 * time.Second}
+	type outcome struct {
+		ok       bool
+		masked   bool // INTERNAL_SERVER_ERROR with a request id, no driver text
+		duration time.Duration
+	}
+	query := func() outcome {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ customers { totalCount } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		start := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return outcome{duration: time.Since(start)}
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		b := string(body)
+		return outcome{
+			ok:       strings.Contains(b, `"totalCount":1`),
+			masked:   strings.Contains(b, "INTERNAL_SERVER_ERROR") && strings.Contains(b, res.Header.Get("X-Request-Id")) && !strings.Contains(b, "dial") && !strings.Contains(b, "SQLSTATE"),
+			duration: time.Since(start),
+		}
+	}
+	ready := func() int {
+		res, err := client.Get(srv.URL + "/readyz")
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if o := query(); !o.ok || ready() != 200 {
+		t.Fatalf("before: %+v, readyz %d", o, ready())
+	}
+
+	// Load from four clients while the database goes down and comes back.
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var slowest time.Duration
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000 && !stop.Load(); i++ {
+				o := query()
+				mu.Lock()
+				slowest = max(slowest, o.duration)
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	pg.stop()
+	down := query()
+	if down.ok || !down.masked || down.duration > time.Second {
+		t.Errorf("while down: %+v, want a masked error within a second", down)
+	}
+	if code := ready(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while down = %d, want 503", code)
+	}
+	pg.start()
+	back := time.Now()
+	for !query().ok {
+		if time.Since(back) > time.Second {
+			t.Fatalf("not serving %v after the database returned", time.Since(back))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	recovered := time.Since(back)
+	stop.Store(true)
+	wg.Wait()
+	if ready() != 200 {
+		t.Error("/readyz not ready after recovery")
+	}
+	if slowest > 2*time.Second {
+		t.Errorf("a request under load took %v: connections hung", slowest)
+	}
+	t.Logf("recovered %v after the database returned; slowest request %v", recovered, slowest)
+}

@@ -3,7 +3,7 @@ GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
 
-.PHONY: help run test audit-deps bench migrate generate check-generated lint db-stop
+.PHONY: help run test graphiql audit-deps bench migrate generate check-generated lint db-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -22,10 +22,20 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 		set -- $$who; echo "$$1 (paste into GraphiQL's headers tab as {\"Authorization\": \"Bearer …\"}):"; \
 		.data/customers token --user $$2 --ttl 24h; \
 	done; \
+	export GRAPHIQL_AUTHORIZATION="$${GRAPHIQL_AUTHORIZATION:-$$(.data/customers token --user $(DEMO_STAFF) --ttl 24h | sed 's/^Authorization: //')}"; \
+	echo "GraphiQL at http://localhost:8080/ acts as the staff user"; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
 test: audit-deps ## run every test against a real PostgreSQL
 	$(WITH_DB) $(GO) test -race -count=1 ./...
+
+graphiql: ## rebuild the embedded GraphiQL assets (graph/graphiql/) from the npm packages pinned in scripts/graphiql
+	npm ci --silent --no-audit --no-fund --prefix scripts/graphiql
+	cp scripts/graphiql/node_modules/graphiql/graphiql.min.js scripts/graphiql/node_modules/graphiql/graphiql.min.css \
+		scripts/graphiql/node_modules/react/umd/react.production.min.js \
+		scripts/graphiql/node_modules/react-dom/umd/react-dom.production.min.js graph/graphiql/
+	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/index.umd.js graph/graphiql/plugin-explorer.umd.js
+	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/style.css graph/graphiql/plugin-explorer.css
 
 audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
 	npm ci --silent --no-audit --no-fund --prefix scripts/http-audit

@@ -61,6 +61,7 @@ type Config struct {
 	TrustedDocuments string          // TRUSTED_DOCUMENTS
 	CORSOrigins      []string        // CORS_ORIGINS
 	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
+	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
 }
 
 // loadConfig reads the configuration; every setting has a default next to it.
@@ -134,6 +135,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("RATE_LIMIT: want requests a second, 0 for no limit, got %q", getenv("RATE_LIMIT")))
 	}
 	cfg.TrustedDocuments = get("TRUSTED_DOCUMENTS", "")
+	if cfg.GraphiQLAuth = get("GRAPHIQL_AUTHORIZATION", ""); cfg.GraphiQLAuth != "" && cfg.Env != "development" {
+		errs = append(errs, fmt.Errorf("GRAPHIQL_AUTHORIZATION: only for development, not with ENV=%s", cfg.Env))
+	}
 	for _, o := range strings.Split(get("CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
@@ -264,8 +268,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimit:        cfg.RateLimit,
 		Metrics:          graph.NewMetrics(sqlDB),
+		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
 	})
 	return serve(ctx, cfg, logger, h)
+}
+
+// graphiqlHeaders are the headers GraphiQL sends: the development Authorization, if any.
+func graphiqlHeaders(authorization string) map[string]string {
+	if authorization == "" {
+		return nil
+	}
+	return map[string]string{"Authorization": authorization}
 }
 
 // printToken mints a bearer token for a user with JWT_SECRET:

@@ -12,7 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/cloudcomms/customers/graph/generated"
@@ -45,6 +44,8 @@ type Config struct {
 	RateLimit RateLimit
 	// Metrics, when set, are recorded and served at /metrics.
 	Metrics *Metrics
+	// GraphiQLHeaders are sent by GraphiQL with every request (a development token).
+	GraphiQLHeaders map[string]string
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -56,7 +57,9 @@ func NewHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg)))
 	mux.Handle("/query", withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql)))))
-	mux.Handle("GET /{$}", playground.Handler("Customers", "/query"))
+	graphiql := newGraphiQL("/query", cfg.GraphiQLHeaders)
+	mux.Handle("GET /{$}", graphiql)
+	mux.Handle("GET /graphiql/", graphiql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})

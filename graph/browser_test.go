@@ -1,0 +1,141 @@
+package graph_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/cloudcomms/customers/graph"
+)
+
+// TestGraphiQLInABrowser opens GraphiQL in headless Chromium, runs a query through
+// its editor and checks the result pane. The page must load everything from the
+// server itself: a request to any other address fails the test. The screenshot is
+// saved to .data/browser/graphiql.png.
+func TestGraphiQLInABrowser(t *testing.T) {
+	t.Parallel()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("Chromium is not installed: apt-get install chromium (.ci/run does)")
+	}
+	a := MustAPI(t)
+	a.mustCreate(map[string]any{"name": "Browser Test Co"})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	var foreign []string
+	err = chromedp.Listen(ctx, func(ev any) {
+		if req, ok := ev.(*network.EventRequestWillBeSent); ok {
+			u, err := url.Parse(req.Request.URL)
+			if err != nil || (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" {
+				mu.Lock()
+				foreign = append(foreign, req.Request.URL)
+				mu.Unlock()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	// GraphiQL keeps its state in the address: the query and the headers tab.
+	page := a.srv.URL + "/?" + url.Values{
+		"query":   {`query Browser { customers(filter: {search: "browser"}) { nodes { name } } }`},
+		"headers": {`{"Authorization": "` + a.bearer(a.staff) + `"}`},
+	}.Encode()
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"open GraphiQL", func() error { _, err := chromedp.Run(ctx, chromedp.Navigate(page)); return err }},
+		{"wait for the editor", func() error {
+			_, err := chromedp.Run(ctx, chromedp.WaitVisible(".graphiql-execute-button"))
+			return err
+		}},
+		{"run the query", func() error { _, err := chromedp.Run(ctx, chromedp.Click(".graphiql-execute-button")); return err }},
+		{"see the customer in the result pane", func() error {
+			_, err := chromedp.Run(ctx, chromedp.Poll[string](
+				`(() => { const t = (document.querySelector('.result-window') || {}).innerText || ''; return t.includes('Browser Test Co') ? t : false })()`,
+				chromedp.WithPollingTimeout(20*time.Second)))
+			return err
+		}},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := filepath.Join("..", ".data", "browser")
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, "graphiql.png"), shot, 0o644)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(foreign) > 0 {
+		t.Errorf("the page requested addresses beyond the server: %v", foreign)
+	}
+}
+
+func TestGraphiQLPage(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.GraphiQLHeaders = map[string]string{"Authorization": "Bearer dev-token"} })
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Get(a.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || !strings.Contains(loc, "query=%23+Welcome") {
+		t.Errorf("GET / = %d to %q, want the example document", res.StatusCode, loc)
+	}
+	res, err = http.Get(a.srv.URL + "/?query=%7B__typename%7D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), `"Authorization":"Bearer dev-token"`) || strings.Contains(string(page), "cdn.jsdelivr") {
+		t.Errorf("page lacks the configured headers or loads from a CDN:\n%s", page)
+	}
+	for _, m := range regexp.MustCompile(`(?:src|href)="(/graphiql/[^"]+)"\s+integrity="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
+		res, err := http.Get(a.srv.URL + m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		sum := sha256.Sum256(body)
+		if res.StatusCode != 200 || "sha256-"+base64.StdEncoding.EncodeToString(sum[:]) != html.UnescapeString(m[2]) {
+			t.Errorf("%s: status %d, integrity does not match", m[1], res.StatusCode)
+		}
+	}
+}

@@ -24,6 +24,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/cloudcomms/customers/graph"
@@ -222,7 +227,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logger.Warn("neither JWT_SECRET nor JWKS_URL is set: every bearer token is refused")
 	}
 
-	db, err := openDatabase(ctx, cfg, logger)
+	tracer, err := newTracer(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		logger.Info("tracing", slog.String("otlp_endpoint", getenv("OTEL_EXPORTER_OTLP_ENDPOINT")))
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = tracer.Shutdown(sctx) // flushes the last spans
+		}()
+	}
+	db, err := openDatabase(ctx, cfg, logger, tracer)
 	if err != nil {
 		return err
 	}
@@ -269,8 +286,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		RateLimit:        cfg.RateLimit,
 		Metrics:          graph.NewMetrics(sqlDB),
 		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
+		Tracer:           tracerProvider(tracer),
 	})
 	return serve(ctx, cfg, logger, h)
+}
+
+// newTracer exports spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+// (the exporter reads the other OTEL_* variables itself); nil, tracing off, otherwise.
+func newTracer(ctx context.Context, getenv func(string) string) (*sdktrace.TracerProvider, error) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+		return nil, nil
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	res := resource.NewSchemaless(attribute.String("service.name", "customers"))
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
+
+// tracerProvider is tp as the interface the layers take; nil when tracing is off.
+func tracerProvider(tp *sdktrace.TracerProvider) trace.TracerProvider {
+	if tp == nil {
+		return nil
+	}
+	return tp
 }
 
 // graphiqlHeaders are the headers GraphiQL sends: the development Authorization, if any.
@@ -306,12 +346,13 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 }
 
 // openDatabase creates the database if missing, opens the pool and migrates.
-func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*gorm.DB, error) {
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *sdktrace.TracerProvider) (*gorm.DB, error) {
 	if err := models.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
 	db, err := models.OpenDB(models.DBConfig{
 		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery, StatementTimeout: cfg.StatementTimeout, Logger: logger,
+		Tracer: tracerProvider(tracer),
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudcomms/customers/graph/generated"
 	"github.com/cloudcomms/customers/internal/auth"
@@ -46,6 +48,8 @@ type Config struct {
 	Metrics *Metrics
 	// GraphiQLHeaders are sent by GraphiQL with every request (a development token).
 	GraphiQLHeaders map[string]string
+	// Tracer, when set, records a span per GraphQL request and per resolver.
+	Tracer trace.TracerProvider
 }
 
 // NewHandler returns the service's complete HTTP handler, middleware included:
@@ -56,7 +60,11 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg)))
-	mux.Handle("/query", withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql)))))
+	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
+	if cfg.Tracer != nil {
+		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
+	}
+	mux.Handle("/query", query)
 	graphiql := newGraphiQL("/query", cfg.GraphiQLHeaders)
 	mux.Handle("GET /{$}", graphiql)
 	mux.Handle("GET /graphiql/", graphiql)
@@ -106,6 +114,9 @@ func newGraphQLServer(cfg Config) *handler.Server {
 	useLimits(srv, cfg.Limits)
 	srv.SetErrorPresenter(presentError(cfg.Logger))
 	srv.AroundFields(countFields)
+	if cfg.Tracer != nil {
+		srv.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
+	}
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundFields(splitValidationErrors)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	gormlogger "gorm.io/gorm/logger"
+	"gorm.io/plugin/opentelemetry/tracing"
 )
 
 // DBConfig sets up the connection pool.
@@ -26,6 +28,8 @@ type DBConfig struct {
 	// a backstop behind the request deadline.
 	StatementTimeout time.Duration
 	Logger           *slog.Logger
+	// Tracer, when set, records a span per SQL statement (without its values).
+	Tracer trace.TracerProvider
 }
 
 // OpenDB opens a GORM handle over a pgx connection pool sized by cfg. It does not
@@ -46,6 +50,13 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	}
 	if err := countStatements(db); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if cfg.Tracer != nil {
+		err := db.Use(tracing.NewPlugin(tracing.WithTracerProvider(cfg.Tracer), tracing.WithoutMetrics(),
+			tracing.WithoutQueryVariables(), tracing.WithDBSystem("postgresql")))
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

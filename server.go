@@ -8,19 +8,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -44,167 +39,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "customers:", err)
 		os.Exit(1)
 	}
-}
-
-// Config is the service's configuration, read from environment variables.
-type Config struct {
-	Env              string          // ENV: development or production
-	Introspection    bool            // INTROSPECTION
-	ListenAddr       string          // LISTEN_ADDR
-	DatabaseURL      string          // DATABASE_URL
-	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
-	DBMaxConns       int             // DB_MAX_CONNS
-	DemoData         bool            // DEMO_DATA
-	TrustedProxies   []netip.Prefix  // TRUSTED_PROXIES: comma-separated addresses or CIDRs
-	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
-	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
-	SlowQuery        time.Duration   // DB_SLOW_QUERY
-	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
-	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
-	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
-	PersistedQueries int             // PERSISTED_QUERIES
-	TrustedDocuments string          // TRUSTED_DOCUMENTS
-	CORSOrigins      []string        // CORS_ORIGINS
-	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
-	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
-}
-
-// loadConfig reads the configuration; every setting has a default next to it.
-func loadConfig(getenv func(string) string) (Config, error) {
-	get := func(key, def string) string {
-		if v := strings.TrimSpace(getenv(key)); v != "" {
-			return v
-		}
-		return def
-	}
-	cfg := Config{
-		Env:         get("ENV", "development"),
-		ListenAddr:  get("LISTEN_ADDR", ":8080"),
-		DatabaseURL: get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
-	}
-	var errs []error
-	if cfg.Env != "development" && cfg.Env != "production" {
-		errs = append(errs, fmt.Errorf("ENV: want development or production, got %q", cfg.Env))
-	}
-	var err error
-	// Introspection is on in development and off in production unless asked for.
-	if cfg.Introspection, err = strconv.ParseBool(get("INTROSPECTION", strconv.FormatBool(cfg.Env == "development"))); err != nil {
-		errs = append(errs, fmt.Errorf("INTROSPECTION: want true or false, got %q", getenv("INTROSPECTION")))
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
-	}
-	n, err := strconv.Atoi(get("DB_MAX_CONNS", "10"))
-	if err != nil || n < 1 {
-		errs = append(errs, fmt.Errorf("DB_MAX_CONNS: want a whole number of 1 or more, got %q", getenv("DB_MAX_CONNS")))
-	}
-	cfg.DBMaxConns = n
-	if cfg.DemoData, err = strconv.ParseBool(get("DEMO_DATA", "false")); err != nil {
-		errs = append(errs, fmt.Errorf("DEMO_DATA: want true or false, got %q", getenv("DEMO_DATA")))
-	}
-	for _, s := range strings.Split(get("TRUSTED_PROXIES", ""), ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is no address or CIDR", s))
-				continue
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
-	}
-	for _, l := range []struct {
-		key string
-		def int
-		dst func(int)
-	}{
-		{"MAX_BODY_BYTES", int(graph.DefaultLimits.MaxBodyBytes), func(n int) { cfg.Limits.MaxBodyBytes = int64(n) }},
-		{"MAX_TOKENS", graph.DefaultLimits.MaxTokens, func(n int) { cfg.Limits.MaxTokens = n }},
-		{"MAX_DEPTH", graph.DefaultLimits.MaxDepth, func(n int) { cfg.Limits.MaxDepth = n }},
-		{"MAX_FIELDS", graph.DefaultLimits.MaxFields, func(n int) { cfg.Limits.MaxFields = n }},
-		{"MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, func(n int) { cfg.Limits.MaxComplexity = n }},
-		{"PERSISTED_QUERIES", 1000, func(n int) { cfg.PersistedQueries = n }},
-		{"RATE_BURST", 40, func(n int) { cfg.RateLimit.Burst = n }},
-	} {
-		n, err := strconv.Atoi(get(l.key, strconv.Itoa(l.def)))
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s: want a whole number, 0 for no limit, got %q", l.key, getenv(l.key)))
-		}
-		l.dst(n)
-	}
-	if cfg.RateLimit.Rate, err = strconv.ParseFloat(get("RATE_LIMIT", "20"), 64); err != nil || cfg.RateLimit.Rate < 0 {
-		errs = append(errs, fmt.Errorf("RATE_LIMIT: want requests a second, 0 for no limit, got %q", getenv("RATE_LIMIT")))
-	}
-	cfg.TrustedDocuments = get("TRUSTED_DOCUMENTS", "")
-	if cfg.GraphiQLAuth = get("GRAPHIQL_AUTHORIZATION", ""); cfg.GraphiQLAuth != "" && cfg.Env != "development" {
-		errs = append(errs, fmt.Errorf("GRAPHIQL_AUTHORIZATION: only for development, not with ENV=%s", cfg.Env))
-	}
-	for _, o := range strings.Split(get("CORS_ORIGINS", ""), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
-		}
-	}
-	cfg.CursorSecret = []byte(getenv("CURSOR_SECRET"))
-	cfg.Auth.Secret = []byte(getenv("JWT_SECRET"))
-	cfg.Auth.JWKSURL = get("JWKS_URL", "")
-	cfg.Auth.Issuer = get("JWT_ISSUER", "")
-	cfg.Auth.Audience = get("JWT_AUDIENCE", "")
-	if cfg.Env == "production" && len(cfg.Auth.Secret) == 0 && cfg.Auth.JWKSURL == "" {
-		errs = append(errs, fmt.Errorf("JWT_SECRET or JWKS_URL: one is required when ENV=production"))
-	}
-	for _, d := range []struct {
-		key, def string
-		dst      *time.Duration
-	}{
-		{"SHUTDOWN_TIMEOUT", "20s", &cfg.ShutdownTimeout}, {"DB_SLOW_QUERY", "200ms", &cfg.SlowQuery}, {"JWT_LEEWAY", "30s", &cfg.Auth.Leeway},
-		{"REQUEST_TIMEOUT", graph.DefaultLimits.Timeout.String(), &cfg.Limits.Timeout}, {"DB_STATEMENT_TIMEOUT", "10s", &cfg.StatementTimeout},
-	} {
-		if *d.dst, err = time.ParseDuration(get(d.key, d.def)); err != nil || *d.dst < 0 {
-			errs = append(errs, fmt.Errorf("%s: want a duration such as %s, got %q", d.key, d.def, getenv(d.key)))
-		}
-	}
-	return cfg, errors.Join(errs...)
-}
-
-// logValue shows the configuration with secrets masked.
-func (c Config) logValue() slog.Value {
-	dbURL := c.DatabaseURL
-	if u, err := url.Parse(dbURL); err == nil {
-		dbURL = u.Redacted()
-	}
-	proxies := make([]string, len(c.TrustedProxies))
-	for i, p := range c.TrustedProxies {
-		proxies[i] = p.String()
-	}
-	return slog.GroupValue(
-		slog.String("env", c.Env),
-		slog.Bool("introspection", c.Introspection),
-		slog.String("listen_addr", c.ListenAddr),
-		slog.String("database_url", dbURL),
-		slog.String("log_level", c.LogLevel.String()),
-		slog.Int("db_max_conns", c.DBMaxConns),
-		slog.Bool("demo_data", c.DemoData),
-		slog.String("trusted_proxies", strings.Join(proxies, ",")),
-		slog.Bool("cursor_secret_set", len(c.CursorSecret) > 0),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
-		slog.Duration("db_slow_query", c.SlowQuery),
-		slog.Bool("jwt_secret_set", len(c.Auth.Secret) > 0),
-		slog.String("jwks_url", c.Auth.JWKSURL),
-		slog.String("jwt_issuer", c.Auth.Issuer),
-		slog.String("jwt_audience", c.Auth.Audience),
-		slog.Duration("jwt_leeway", c.Auth.Leeway),
-		slog.Any("limits", c.Limits),
-		slog.Duration("db_statement_timeout", c.StatementTimeout),
-		slog.Int("persisted_queries", c.PersistedQueries),
-		slog.String("trusted_documents", c.TrustedDocuments),
-		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
-		slog.Float64("rate_limit", c.RateLimit.Rate),
-		slog.Int("rate_burst", c.RateLimit.Burst),
-	)
 }
 
 // run wires the service and serves until ctx ends; it returns only after in-flight
@@ -259,35 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		logger.Info("demo data", slog.Bool("loaded", loaded))
 	}
-
-	secret := cfg.CursorSecret
-	if len(secret) == 0 {
-		secret = make([]byte, 32)
-		_, _ = rand.Read(secret)
-		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and do not survive a restart or work across replicas")
+	h, err := newHandler(cfg, logger, db, verifier, tracer)
+	if err != nil {
+		return err
 	}
-	var trusted graph.TrustedDocuments
-	if cfg.TrustedDocuments != "" {
-		if trusted, err = graph.LoadTrustedDocuments(cfg.TrustedDocuments); err != nil {
-			return err
-		}
-	}
-	h := graph.NewHandler(graph.Config{
-		Logger:           logger,
-		Resolver:         graph.NewResolver(db, models.NewCursors(secret)),
-		Ready:            sqlDB.PingContext,
-		TrustedProxies:   cfg.TrustedProxies,
-		Verifier:         verifier,
-		Introspection:    cfg.Introspection,
-		Limits:           cfg.Limits,
-		PersistedQueries: cfg.PersistedQueries,
-		TrustedDocuments: trusted,
-		CORSOrigins:      cfg.CORSOrigins,
-		RateLimit:        cfg.RateLimit,
-		Metrics:          graph.NewMetrics(sqlDB),
-		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
-		Tracer:           tracerProvider(tracer),
-	})
 	return serve(ctx, cfg, logger, h)
 }
 
@@ -343,6 +152,43 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 	}
 	_, err = fmt.Fprintf(stdout, "Authorization: Bearer %s\n", token)
 	return err
+}
+
+// newHandler builds the service's HTTP handler from its parts.
+func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider) (http.Handler, error) {
+	secret := cfg.CursorSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		logger.Warn("CURSOR_SECRET is not set: cursors are signed with a random key and do not survive a restart or work across replicas")
+	}
+	var trusted graph.TrustedDocuments
+	if cfg.TrustedDocuments != "" {
+		var err error
+		if trusted, err = graph.LoadTrustedDocuments(cfg.TrustedDocuments); err != nil {
+			return nil, err
+		}
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	return graph.NewHandler(graph.Config{
+		Logger:           logger,
+		Resolver:         graph.NewResolver(db, models.NewCursors(secret)),
+		Ready:            sqlDB.PingContext,
+		TrustedProxies:   cfg.TrustedProxies,
+		Verifier:         verifier,
+		Introspection:    cfg.Introspection,
+		Limits:           cfg.Limits,
+		PersistedQueries: cfg.PersistedQueries,
+		TrustedDocuments: trusted,
+		CORSOrigins:      cfg.CORSOrigins,
+		RateLimit:        cfg.RateLimit,
+		Metrics:          graph.NewMetrics(sqlDB),
+		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
+		Tracer:           tracerProvider(tracer),
+	}), nil
 }
 
 // openDatabase creates the database if missing, opens the pool and migrates.

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudcomms/customers/graph"
+	"github.com/cloudcomms/customers/internal/auth"
+)
+
+// Config is the service's configuration, read from environment variables.
+type Config struct {
+	Env              string          // ENV: development or production
+	Introspection    bool            // INTROSPECTION
+	ListenAddr       string          // LISTEN_ADDR
+	DatabaseURL      string          // DATABASE_URL
+	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
+	DBMaxConns       int             // DB_MAX_CONNS
+	DemoData         bool            // DEMO_DATA
+	TrustedProxies   []netip.Prefix  // TRUSTED_PROXIES: comma-separated addresses or CIDRs
+	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
+	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
+	SlowQuery        time.Duration   // DB_SLOW_QUERY
+	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
+	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
+	PersistedQueries int             // PERSISTED_QUERIES
+	TrustedDocuments string          // TRUSTED_DOCUMENTS
+	CORSOrigins      []string        // CORS_ORIGINS
+	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
+	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
+}
+
+// loadConfig reads the configuration; every setting has a default next to it, and
+// every invalid one is reported.
+func loadConfig(getenv func(string) string) (Config, error) {
+	e := &envReader{getenv: getenv}
+	env := e.str("ENV", "development")
+	cfg := Config{
+		Env:         env,
+		ListenAddr:  e.str("LISTEN_ADDR", ":8080"),
+		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
+		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
+		DemoData:    e.boolean("DEMO_DATA", false),
+		// Introspection is on in development and off in production unless asked for.
+		Introspection:    e.boolean("INTROSPECTION", env == "development"),
+		TrustedProxies:   e.prefixes("TRUSTED_PROXIES"),
+		CursorSecret:     []byte(getenv("CURSOR_SECRET")),
+		ShutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		SlowQuery:        e.duration("DB_SLOW_QUERY", 200*time.Millisecond),
+		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", 10*time.Second),
+		Limits: graph.Limits{
+			MaxBodyBytes:  int64(e.integer("MAX_BODY_BYTES", int(graph.DefaultLimits.MaxBodyBytes), 0)),
+			MaxTokens:     e.integer("MAX_TOKENS", graph.DefaultLimits.MaxTokens, 0),
+			MaxDepth:      e.integer("MAX_DEPTH", graph.DefaultLimits.MaxDepth, 0),
+			MaxFields:     e.integer("MAX_FIELDS", graph.DefaultLimits.MaxFields, 0),
+			MaxComplexity: e.integer("MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, 0),
+			Timeout:       e.duration("REQUEST_TIMEOUT", graph.DefaultLimits.Timeout),
+		},
+		PersistedQueries: e.integer("PERSISTED_QUERIES", 1000, 0),
+		TrustedDocuments: e.str("TRUSTED_DOCUMENTS", ""),
+		CORSOrigins:      e.list("CORS_ORIGINS"),
+		RateLimit:        graph.RateLimit{Rate: e.float("RATE_LIMIT", 20), Burst: e.integer("RATE_BURST", 40, 0)},
+		GraphiQLAuth:     e.str("GRAPHIQL_AUTHORIZATION", ""),
+		Auth: auth.Config{
+			Secret: []byte(getenv("JWT_SECRET")), JWKSURL: e.str("JWKS_URL", ""),
+			Issuer: e.str("JWT_ISSUER", ""), Audience: e.str("JWT_AUDIENCE", ""),
+			Leeway: e.duration("JWT_LEEWAY", 30*time.Second),
+		},
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
+		e.fail("LOG_LEVEL", "%v", err)
+	}
+	if cfg.Env != "development" && cfg.Env != "production" {
+		e.fail("ENV", "want development or production, got %q", cfg.Env)
+	}
+	if cfg.Env == "production" && len(cfg.Auth.Secret) == 0 && cfg.Auth.JWKSURL == "" {
+		e.fail("JWT_SECRET or JWKS_URL", "one is required when ENV=production")
+	}
+	if cfg.GraphiQLAuth != "" && cfg.Env != "development" {
+		e.fail("GRAPHIQL_AUTHORIZATION", "only for development, not with ENV=%s", cfg.Env)
+	}
+	return cfg, errors.Join(e.errs...)
+}
+
+// envReader reads typed settings from the environment and collects what is wrong.
+type envReader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envReader) fail(key, format string, args ...any) {
+	e.errs = append(e.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+// str returns the trimmed value of key, or def when it is unset or blank.
+func (e *envReader) str(key, def string) string {
+	if v := strings.TrimSpace(e.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) boolean(key string, def bool) bool {
+	v, err := strconv.ParseBool(e.str(key, strconv.FormatBool(def)))
+	if err != nil {
+		e.fail(key, "want true or false, got %q", e.getenv(key))
+	}
+	return v
+}
+
+// integer reads a whole number of at least min (0 is "no limit" for the limits).
+func (e *envReader) integer(key string, def, min int) int {
+	v, err := strconv.Atoi(e.str(key, strconv.Itoa(def)))
+	if err != nil || v < min {
+		e.fail(key, "want a whole number of %d or more, got %q", min, e.getenv(key))
+	}
+	return v
+}
+
+func (e *envReader) float(key string, def float64) float64 {
+	v, err := strconv.ParseFloat(e.str(key, strconv.FormatFloat(def, 'f', -1, 64)), 64)
+	if err != nil || v < 0 {
+		e.fail(key, "want a number of 0 or more, got %q", e.getenv(key))
+	}
+	return v
+}
+
+func (e *envReader) duration(key string, def time.Duration) time.Duration {
+	v, err := time.ParseDuration(e.str(key, def.String()))
+	if err != nil || v < 0 {
+		e.fail(key, "want a duration such as %s, got %q", def, e.getenv(key))
+	}
+	return v
+}
+
+// list reads comma-separated values.
+func (e *envReader) list(key string) []string {
+	var out []string
+	for _, v := range strings.Split(e.str(key, ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// prefixes reads comma-separated addresses or CIDRs.
+func (e *envReader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range e.list(key) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				e.fail(key, "%q is no address or CIDR", s)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// logValue shows the configuration with secrets masked.
+func (c Config) logValue() slog.Value {
+	dbURL := c.DatabaseURL
+	if u, err := url.Parse(dbURL); err == nil {
+		dbURL = u.Redacted()
+	}
+	proxies := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.Bool("introspection", c.Introspection),
+		slog.String("listen_addr", c.ListenAddr),
+		slog.String("database_url", dbURL),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Bool("demo_data", c.DemoData),
+		slog.String("trusted_proxies", strings.Join(proxies, ",")),
+		slog.Bool("cursor_secret_set", len(c.CursorSecret) > 0),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("db_slow_query", c.SlowQuery),
+		slog.Bool("jwt_secret_set", len(c.Auth.Secret) > 0),
+		slog.String("jwks_url", c.Auth.JWKSURL),
+		slog.String("jwt_issuer", c.Auth.Issuer),
+		slog.String("jwt_audience", c.Auth.Audience),
+		slog.Duration("jwt_leeway", c.Auth.Leeway),
+		slog.Any("limits", c.Limits),
+		slog.Duration("db_statement_timeout", c.StatementTimeout),
+		slog.Int("persisted_queries", c.PersistedQueries),
+		slog.String("trusted_documents", c.TrustedDocuments),
+		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
+		slog.Float64("rate_limit", c.RateLimit.Rate),
+		slog.Int("rate_burst", c.RateLimit.Burst),
+	)
+}

@@ -157,3 +157,27 @@ func (f FieldChangesJSON) has(field, old string) bool {
 	}
 	return false
 }
+
+// TestAuditTrailOfADeletedCustomer reads the trail through the root query after the
+// customer is gone.
+func TestAuditTrailOfADeletedCustomer(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.seedLinked(2)
+	id := a.customerID("Linked 001")
+	admin, foreignAdmin := a.userID("admin.linked001@example.com"), a.userID("admin.linked002@example.com")
+	a.mustData(patchDoc, map[string]any{"id": id, "patch": map[string]any{"credit": 3}}, &struct{}{})
+	doc := `query($id: ObjectID!) { auditEvents(customerId: $id, first: 5) { totalCount nodes { operation } } }`
+	if r := a.as(admin, doc, map[string]any{"id": id}); string(r.Data) != `{"auditEvents":{"totalCount":1,"nodes":[{"operation":"customerPatch"}]}}` {
+		t.Errorf("admin before delete: %s %v", r.Data, r.codes())
+	}
+	a.mustData(`mutation($id: ObjectID!) { customerDelete(id: $id) { id } }`, map[string]any{"id": id}, &struct{}{})
+	r := a.do(doc, map[string]any{"id": id})
+	want := `{"auditEvents":{"totalCount":2,"nodes":[{"operation":"customerDelete"},{"operation":"customerPatch"}]}}`
+	if string(r.Data) != want || r.Errors != nil {
+		t.Errorf("staff after delete: %s %v, want %s", r.Data, r.codes(), want)
+	}
+	if r := a.as(foreignAdmin, doc, map[string]any{"id": id}); cmp.Diff([]string{"NOT_FOUND"}, r.codes()) != "" {
+		t.Errorf("another customer's trail: %v", r.codes())
+	}
+}

@@ -163,6 +163,12 @@ func (r *queryResolver) Viewer(ctx context.Context) (*models.User, error) {
 	return models.Viewer(ctx)
 }
 
+// AuditEvents is the resolver for the auditEvents field.
+func (r *queryResolver) AuditEvents(ctx context.Context, customerID models.ObjectID, first *int32, after *string, last *int32, before *string) (*models.AuditEventPage, error) {
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
+	return r.AuditStore.FindEvents(ctx, customerID, page)
+}
+
 // APITokens is the resolver for the apiTokens field.
 func (r *queryResolver) APITokens(ctx context.Context) ([]models.APIToken, error) {
 	return r.APITokenStore.APITokens(ctx)

@@ -198,3 +198,14 @@ func (s *AuditStore) CountEventsOfCustomers(ctx context.Context, customerIDs []O
 	}
 	return countPerParent(ctx, s.db, "audit_events", customerIDs, "TRUE", nil)
 }
+
+// FindEvents returns one page of the events of customer id, which may have been
+// deleted since. Staff, or an admin of that customer. Errors: Unauthenticated,
+// Forbidden, NotFound, Invalid.
+func (s *AuditStore) FindEvents(ctx context.Context, customerID ObjectID, page PageArgs) (*AuditEventPage, error) {
+	pages, err := s.FindEventsOfCustomers(ctx, []ObjectID{customerID}, page)
+	if err != nil {
+		return nil, err
+	}
+	return pages[customerID], nil
+}

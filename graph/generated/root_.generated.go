@@ -188,12 +188,13 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens func(childComplexity int) int
-		Customer  func(childComplexity int, id models.ObjectID) int
-		Customers func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
-		User      func(childComplexity int, id models.ObjectID) int
-		Users     func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
-		Viewer    func(childComplexity int) int
+		APITokens   func(childComplexity int) int
+		AuditEvents func(childComplexity int, customerID models.ObjectID, first *int32, after *string, last *int32, before *string) int
+		Customer    func(childComplexity int, id models.ObjectID) int
+		Customers   func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
+		User        func(childComplexity int, id models.ObjectID) int
+		Users       func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
+		Viewer      func(childComplexity int) int
 	}
 
 	User struct {
@@ -949,6 +950,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity), true
+	case "Query.auditEvents":
+		if e.ComplexityRoot.Query.AuditEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_auditEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["customerId"].(models.ObjectID), args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string)), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -2105,6 +2117,23 @@ input CustomerPatch {
 type Query {
   "The user the request's bearer token names; UNAUTHENTICATED without a token."
   viewer: User
+
+  """
+  The audit trail of a customer, newest first, also after the customer was deleted.
+  Readable by platform staff and by the customer's admins.
+  """
+  auditEvents(
+    "The customer's id."
+    customerId: ObjectID!
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Events after (older than) this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Events before (newer than) this cursor."
+    before: String
+  ): AuditEventConnection!
 
   "Your API tokens, newest first, revoked and expired ones included. Never their secrets."
   apiTokens: [ApiToken!]!

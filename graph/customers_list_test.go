@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -177,6 +178,7 @@ func TestCustomersPageArgumentErrors(t *testing.T) {
 		{"LastOver100", map[string]any{"last": 101}, []string{"BAD_USER_INPUT last"}},
 		{"FirstAndLast", map[string]any{"first": 1, "last": 1}, []string{"BAD_USER_INPUT last"}},
 		{"OffsetNegative", map[string]any{"offset": -1}, []string{"BAD_USER_INPUT offset"}},
+		{"OffsetMax", map[string]any{"offset": 10_000}, nil},
 		{"OffsetWithCursor", map[string]any{"offset": 1, "after": cursor}, []string{"BAD_USER_INPUT offset"}},
 		{"TamperedCursor", map[string]any{"after": base64.RawURLEncoding.EncodeToString(flipped)}, []string{"BAD_USER_INPUT after"}},
 		{"TruncatedCursor", map[string]any{"after": cursor[:len(cursor)-4]}, []string{"BAD_USER_INPUT after"}},
@@ -193,6 +195,27 @@ func TestCustomersPageArgumentErrors(t *testing.T) {
 				t.Errorf("errors (-want +got):\n%s\n%+v", d, r.Errors)
 			}
 		})
+	}
+}
+
+// TestOffsetOverMaxPointsToCursors: an offset past models.MaxOffset is refused on
+// every list that takes one, with a message that sends the client to the cursors.
+func TestOffsetOverMaxPointsToCursors(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	for _, doc := range []string{
+		`{ customers(offset: 10001) { totalCount } }`,
+		`{ users(offset: 10001) { totalCount } }`,
+		`{ users(offset: 2147483647) { totalCount } }`,
+	} {
+		r := a.do(doc, nil)
+		if d := cmp.Diff([]string{"BAD_USER_INPUT offset"}, r.codes()); d != "" {
+			t.Errorf("%s (-want +got):\n%s", doc, d)
+			continue
+		}
+		if msg := r.Errors[0].Message; !strings.Contains(msg, "10000") || !strings.Contains(msg, "after") || !strings.Contains(msg, "before") {
+			t.Errorf("%s: message %q does not give the limit and point to after/before", doc, msg)
+		}
 	}
 }
 

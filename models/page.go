@@ -19,6 +19,11 @@ const (
 	MaxPageSize     = 100
 )
 
+// MaxOffset is the largest offset a list accepts. PostgreSQL reads and throws away
+// every skipped row, so a deep offset costs as much as returning them all; cursors
+// (after, before) reach any depth at the cost of one page.
+const MaxOffset = 10_000
+
 // PageArgs are a connection's paging arguments as the client gave them.
 type PageArgs struct {
 	First, Last   *int32
@@ -27,7 +32,8 @@ type PageArgs struct {
 }
 
 // Validate checks the page-size rules: at most MaxPageSize, never negative, not
-// first and last together, offset not with a cursor. Every violation is reported.
+// first and last together, offset at most MaxOffset and not with a cursor. Every
+// violation is reported.
 func (p PageArgs) Validate() error {
 	var errs ValidationErrors
 	for _, s := range []struct {
@@ -46,8 +52,12 @@ func (p PageArgs) Validate() error {
 		errs.add("last", "cannot be combined with first")
 	}
 	if p.Offset != nil {
-		if *p.Offset < 0 {
+		switch {
+		case *p.Offset < 0:
 			errs.add("offset", "must be 0 or more (got %d)", *p.Offset)
+		case *p.Offset > MaxOffset:
+			errs.add("offset", "must be at most %d (got %d); page further with the cursors: pass a page's endCursor as after, or its startCursor as before",
+				MaxOffset, *p.Offset)
 		}
 		if p.After != nil || p.Before != nil {
 			errs.add("offset", "cannot be combined with after or before")

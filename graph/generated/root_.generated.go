@@ -2158,7 +2158,7 @@ type Query {
     last: Int
     "Rows before this cursor."
     before: String
-    "Rows to skip (0 or more); not with after or before."
+    "Rows to skip: 0 to 10000; not with after or before. Page further with the cursors (after, before)."
     offset: Int
   ): CustomerConnection!
 
@@ -2179,7 +2179,7 @@ type Query {
     last: Int
     "Rows before this cursor."
     before: String
-    "Rows to skip (0 or more); not with after or before."
+    "Rows to skip: 0 to 10000; not with after or before. Page further with the cursors (after, before)."
     offset: Int
   ): UserConnection!
 }

@@ -107,11 +107,11 @@ func authorizeCustomerPatch(ctx context.Context, patch *CustomerInput) error {
 	return denied.err()
 }
 
-// authorizeUserWrite checks that the caller may create, change or delete a user of
-// customerID with the given permission changes (nil when unchanged): staff may;
-// an admin (READ_WRITE) of that customer may, but cannot grant superAdminPermission
-// nor raise its own permissions.
-func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *ObjectID, in *UserInput) error {
+// authorizeUserWrite checks that the caller may create (target nil), change or
+// delete (target as stored) a user of customerID, with the given input (nil for a
+// delete): staff may; an admin (READ_WRITE) of that customer may, but cannot grant
+// superAdminPermission nor raise its own permissions.
+func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *User, in *UserInput) error {
 	u, err := requireUser(ctx)
 	if err != nil || u.isStaff() {
 		return err
@@ -129,12 +129,12 @@ func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *Object
 	if in.SuperAdminPermission.Set {
 		denied = append(denied, &Error{Kind: Forbidden, Field: "superAdminPermission", Message: "only platform staff may grant or remove platform permissions"})
 	}
-	if target != nil && *target == u.ID {
+	if target != nil && target.ID == u.ID {
 		for _, p := range []struct {
 			field string
 			opt   Opt[Permission]
 			now   *Permission
-		}{{"adminPermission", in.AdminPermission, u.AdminPermission}, {"billingPermission", in.BillingPermission, u.BillingPermission}} {
+		}{{"adminPermission", in.AdminPermission, target.AdminPermission}, {"billingPermission", in.BillingPermission, target.BillingPermission}} {
 			if p.opt.Set && !p.opt.Null && rank(&p.opt.Value) > rank(p.now) {
 				denied = append(denied, &Error{Kind: Forbidden, Field: p.field, Message: "you may not raise your own permissions"})
 			}

@@ -204,39 +204,57 @@ func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, stat
 // update writes cols to the customer id, with the bookkeeping columns of every write.
 func (s *CustomerStore) update(ctx context.Context, op string, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
 	cols["updated_by_id"] = CallerFrom(ctx).UserID
-	return updateVersioned(ctx, s.db, op, id, cols, expectedVersion, customerRecord)
+	return updateVersioned(ctx, s.db, op, id, expectedVersion, customerRecord, func(*gorm.DB, *Customer) (map[string]any, error) {
+		return cols, nil
+	})
 }
 
-// record says how a table's rows appear in errors and in the audit trail.
+// record says how a table's rows appear in errors and in the audit trail, and which
+// of its columns names the customer a row belongs to (what scoped limits).
 type record[T any] struct {
 	noun, recordType string
+	customerColumn   string
 	version          func(*T) int32
 	customer         func(*T) ObjectID
 }
 
 var (
-	customerRecord = record[Customer]{"customer", "Customer", func(c *Customer) int32 { return c.Version }, func(c *Customer) ObjectID { return c.ID }}
-	userRecord     = record[User]{"user", "User", func(u *User) int32 { return u.Version }, func(u *User) ObjectID { return u.CustomerID }}
+	customerRecord = record[Customer]{"customer", "Customer", "id", func(c *Customer) int32 { return c.Version }, func(c *Customer) ObjectID { return c.ID }}
+	userRecord     = record[User]{"user", "User", "customer_id", func(u *User) int32 { return u.Version }, func(u *User) ObjectID { return u.CustomerID }}
 )
 
-// updateVersioned writes cols to the row id of T, in one transaction with its audit
-// event: it locks the row, checks expectedVersion (a row at another version is left
-// alone and the error is Conflict; a missing row is NotFound), then writes the
-// columns with version + 1 and updatedAt = now in one UPDATE.
-func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, cols map[string]any, expectedVersion *int32, r record[T]) (*T, error) {
+// lockForUpdate reads the row id of T, in tx, locked until tx ends. A row the
+// caller may not see is NotFound, exactly as a missing one.
+func lockForUpdate[T any](ctx context.Context, tx *gorm.DB, r record[T], id ObjectID) (*T, error) {
+	q, err := scoped(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), r.customerColumn)
+	if err != nil {
+		return nil, err
+	}
+	return findByID[T](ctx, q, r.noun, id)
+}
+
+// updateVersioned writes to the row id of T, in one transaction with its audit
+// event. It locks the row (lockForUpdate), then asks columns what to write, given
+// the row as it is now: the rules that depend on the row's state (who may change it,
+// what it may become) run there, so they still hold when the UPDATE commits. It
+// checks expectedVersion (a row at another version is left alone and the error is
+// Conflict), then writes the columns with version + 1 and updatedAt = now in one
+// UPDATE. An error from columns writes nothing.
+func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, expectedVersion *int32, r record[T],
+	columns func(tx *gorm.DB, old *T) (map[string]any, error)) (*T, error) {
 	var updated *T
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var old T
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&old).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return Errorf(NotFound, "no %s with id %s", r.noun, id)
-		}
+		old, err := lockForUpdate(ctx, tx, r, id)
 		if err != nil {
 			return err
 		}
-		if expectedVersion != nil && r.version(&old) != *expectedVersion {
+		cols, err := columns(tx, old)
+		if err != nil {
+			return err
+		}
+		if expectedVersion != nil && r.version(old) != *expectedVersion {
 			return &Error{Kind: Conflict, Field: "expectedVersion",
-				Message: fmt.Sprintf("%s %s is at version %d, not %d", r.noun, id, r.version(&old), *expectedVersion)}
+				Message: fmt.Sprintf("%s %s is at version %d, not %d", r.noun, id, r.version(old), *expectedVersion)}
 		}
 		cols["version"] = gorm.Expr("version + 1")
 		cols["updated_at"] = gorm.Expr("now()")
@@ -245,7 +263,7 @@ func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id Obje
 			return translatePgError(err)
 		}
 		updated = &rows[0]
-		return recordEvent(ctx, tx, op, r.recordType, r.customer(updated), id, &old, updated)
+		return recordEvent(ctx, tx, op, r.recordType, r.customer(updated), id, old, updated)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, id, err)

@@ -176,44 +176,38 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 // PatchUser writes the given fields of the user id in one UPDATE that bumps version
 // and updatedAt; with expectedVersion, a different stored version is Conflict.
 // Staff, or an admin (READ_WRITE) of the user's customer who grants no platform
-// permission and does not raise its own. Errors: Unauthenticated, NotFound,
-// Forbidden, Invalid, Conflict.
+// permission and does not raise its own, judged against the locked row.
+// Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
-	target, err := s.FindUserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeUserWrite(ctx, target.CustomerID, &id, &patch); err != nil {
-		return nil, err
-	}
-	cols, err := patch.PatchColumns()
-	if err != nil {
-		return nil, err
-	}
-	return updateVersioned(ctx, s.db, "userPatch", id, cols, expectedVersion, userRecord)
+	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(_ *gorm.DB, old *User) (map[string]any, error) {
+		if err := authorizeUserWrite(ctx, old.CustomerID, old, &patch); err != nil {
+			return nil, err
+		}
+		return patch.PatchColumns()
+	})
 }
 
 // DeleteUser deletes the user id and returns it as it was. A user that a customer
 // still names as its admin, billing, support or call-recording user is not deleted:
 // the Conflict error names the customer and the field. Staff, or an admin
-// (READ_WRITE) of the user's customer. Errors: Unauthenticated, NotFound, Forbidden,
-// Conflict.
+// (READ_WRITE) of the user's customer, judged against the locked row.
+// Errors: Unauthenticated, NotFound, Forbidden, Conflict.
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
-	target, err := s.FindUserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeUserWrite(ctx, target.CustomerID, &id, nil); err != nil {
-		return nil, err
-	}
-	var deleted User
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var deleted *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		target, err := lockForUpdate(ctx, tx, userRecord, id)
+		if err != nil {
+			return err
+		}
+		if err := authorizeUserWrite(ctx, target.CustomerID, target, nil); err != nil {
+			return err
+		}
 		conds := make([]string, len(customerUserLinks))
 		for i, l := range customerUserLinks {
 			conds[i] = l.column + " = @id"
 		}
 		var linked Customer
-		err := tx.Where(strings.Join(conds, " OR "), map[string]any{"id": id}).Take(&linked).Error
+		err = tx.Where(strings.Join(conds, " OR "), map[string]any{"id": id}).Take(&linked).Error
 		if err == nil {
 			return &Error{Kind: Conflict, Message: fmt.Sprintf("customer %s still names this user as %s; change that link first",
 				linked.ID, linkedField(&linked, id))}
@@ -221,20 +215,16 @@ func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) 
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
 		}
-		var rows []User
-		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {
+		if err := tx.Where("id = ?", id).Delete(&User{}).Error; err != nil {
 			return translateDeleteError(err)
 		}
-		if len(rows) == 0 {
-			return Errorf(NotFound, "no user with id %s", id)
-		}
-		deleted = rows[0]
-		return recordEvent(ctx, tx, "userDelete", "User", deleted.CustomerID, id, &deleted, nil)
+		deleted = target
+		return recordEvent(ctx, tx, "userDelete", "User", deleted.CustomerID, id, deleted, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete user %s: %w", id, err)
 	}
-	return &deleted, nil
+	return deleted, nil
 }
 
 // linkedField names the link of c that points at user id.

@@ -181,3 +181,176 @@ func TestDisabledUserIsUnauthenticated(t *testing.T) {
 		t.Errorf("disabled user: status %d, errors %v", r.Status, r.codes())
 	}
 }
+
+// TestUserWriteMatrix writes users as each kind of caller, on each kind of user, with
+// each operation: only platform staff create, change or delete a user who holds
+// superAdminPermission, and only staff give or take it; another customer's users stay
+// invisible. A refusal changes nothing; a success changes the stored users.
+func TestUserWriteMatrix(t *testing.T) {
+	t.Parallel()
+	ops := []string{"create", "adminPermission", "billingPermission", "grantSuperAdmin", "revokeSuperAdmin", "status", "email", "delete"}
+	patches := map[string]map[string]any{
+		"adminPermission":   {"adminPermission": "READ_WRITE"},
+		"billingPermission": {"billingPermission": "READ_WRITE"},
+		"grantSuperAdmin":   {"superAdminPermission": "READ_WRITE"},
+		"revokeSuperAdmin":  {"superAdminPermission": nil},
+		"status":            {"status": "DISABLED"},
+	}
+	const (
+		ok        = "ok"
+		forbidden = "FORBIDDEN"
+		notFound  = "NOT_FOUND"
+		self      = "" // nobody creates itself
+		super     = "FORBIDDEN patch.superAdminPermission"
+	)
+	var (
+		allOK        = [8]string{ok, ok, ok, ok, ok, ok, ok, ok}
+		allForbidden = [8]string{forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden}
+		staffTarget  = [8]string{"FORBIDDEN input.superAdminPermission", forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden}
+		ownUser      = [8]string{ok, ok, ok, super, super, ok, ok, ok}
+		adminSelf    = [8]string{self, ok, "FORBIDDEN patch.billingPermission", super, super, ok, ok, ok}
+		invisible    = [8]string{"BAD_USER_INPUT input.customerId", notFound, notFound, notFound, notFound, notFound, notFound, notFound}
+	)
+	// want, per caller and target (users of customer Own, or the caller itself), in
+	// the order of ops.
+	matrix := map[string][]struct {
+		target string
+		want   [8]string
+	}{
+		"staff": {
+			{"staff", allOK}, {"staffReader", allOK}, {"admin", allOK}, {"plain", allOK},
+			{"self", [8]string{self, ok, ok, ok, ok, ok, ok, ok}},
+		},
+		"admin": {
+			{"staff", staffTarget}, {"staffReader", staffTarget}, {"admin", ownUser}, {"plain", ownUser},
+			{"self", adminSelf},
+		},
+		"billing": {
+			{"staff", allForbidden}, {"staffReader", allForbidden}, {"admin", allForbidden}, {"plain", allForbidden},
+			{"self", [8]string{self, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden}},
+		},
+		"plain": {
+			{"staff", allForbidden}, {"staffReader", allForbidden}, {"admin", allForbidden}, {"plain", allForbidden},
+			{"self", [8]string{self, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden, forbidden}},
+		},
+		"foreignAdmin": {
+			{"staff", invisible}, {"staffReader", invisible}, {"admin", invisible}, {"plain", invisible},
+			{"self", adminSelf},
+		},
+	}
+	for caller, rows := range matrix {
+		t.Run(caller, func(t *testing.T) {
+			t.Parallel()
+			a := MustAPI(t)
+			w := a.userWriteWorld()
+			for _, row := range rows {
+				for i, op := range ops {
+					want := row.want[i]
+					if want == self {
+						continue
+					}
+					t.Run(row.target+"/"+op, func(t *testing.T) {
+						// Each case acts as a caller and on a target of its own.
+						callerID := w.seed(caller, w.customerOf(caller))
+						target := row.target
+						targetID := callerID
+						if target != "self" {
+							targetID = w.seed(target, w.own)
+						}
+						var r response
+						before := a.snapshot()
+						switch op {
+						case "create":
+							input := w.newUser(target)
+							input["customerId"] = w.own
+							r = a.as(callerID, `mutation($input: UserCreateInput!) { userCreate(input: $input) { id } }`, map[string]any{"input": input})
+						case "delete":
+							r = a.as(callerID, `mutation($id: ObjectID!) { userDelete(id: $id) { id } }`, map[string]any{"id": targetID})
+						case "email":
+							r = a.as(callerID, `mutation($id: ObjectID!, $email: String!) { userPatch(id: $id, patch: {email: $email}) { id } }`,
+								map[string]any{"id": targetID, "email": w.newUser(target)["email"]})
+						default:
+							r = a.as(callerID, `mutation($id: ObjectID!, $patch: UserPatch!) { userPatch(id: $id, patch: $patch) { id } }`,
+								map[string]any{"id": targetID, "patch": patches[op]})
+						}
+						got := ok
+						if len(r.Errors) > 0 {
+							got = strings.Join(r.codes(), " ")
+						}
+						if d := cmp.Diff(want, got); d != "" {
+							t.Errorf("(-want +got):\n%s\n%+v", d, r.Errors)
+						}
+						if changed := a.snapshot() != before; changed != (got == ok) {
+							t.Errorf("answered %s, and stored data changed: %v", got, changed)
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
+// userWorld makes users of each kind for TestUserWriteMatrix: platform staff in the
+// platform's own customer, the admin of customer Other, and every other kind in
+// customer Own. No customer links a user, so a permitted delete succeeds.
+type userWorld struct {
+	a          *api
+	own, other string
+	n          int // users made so far, for unique email addresses
+}
+
+// userKinds are the permissions (admin, billing, superAdmin) of each kind of user.
+var userKinds = map[string][3]any{
+	"staff":        {"READ_WRITE", "READ_WRITE", "READ_WRITE"},
+	"staffReader":  {nil, nil, "READ"},
+	"admin":        {"READ_WRITE", nil, nil},
+	"billing":      {nil, "READ_WRITE", nil},
+	"plain":        {nil, nil, nil},
+	"foreignAdmin": {"READ_WRITE", nil, nil},
+}
+
+func (a *api) userWriteWorld() *userWorld {
+	a.t.Helper()
+	if err := a.db.Exec(`INSERT INTO customers (name) VALUES ('Own'), ('Other')`).Error; err != nil {
+		a.t.Fatal(err)
+	}
+	return &userWorld{a: a, own: a.customerID("Own"), other: a.customerID("Other")}
+}
+
+// customerOf returns the customer of a caller of the given kind.
+func (w *userWorld) customerOf(kind string) string {
+	switch kind {
+	case "staff":
+		return w.a.platform
+	case "foreignAdmin":
+		return w.other
+	}
+	return w.own
+}
+
+// newUser returns the fields of a new user of the given kind, with an unused email;
+// permissions it lacks are left out.
+func (w *userWorld) newUser(kind string) map[string]any {
+	w.n++
+	u := map[string]any{"email": fmt.Sprintf("%s.%d@example.com", strings.ToLower(kind), w.n), "first": "F", "last": "L"}
+	for i, field := range []string{"adminPermission", "billingPermission", "superAdminPermission"} {
+		if p := userKinds[kind][i]; p != nil {
+			u[field] = p
+		}
+	}
+	return u
+}
+
+// seed stores a new user of the given kind in customer, through SQL, and returns its id.
+func (w *userWorld) seed(kind, customer string) string {
+	w.a.t.Helper()
+	u := w.newUser(kind)
+	var id string
+	err := w.a.db.Raw(`INSERT INTO users (customer_id, email, first, last, admin_permission, billing_permission, super_admin_permission)
+		VALUES (decode(?, 'hex'), ?, ?, ?, ?, ?, ?) RETURNING encode(id, 'hex')`,
+		customer, u["email"], u["first"], u["last"], u["adminPermission"], u["billingPermission"], u["superAdminPermission"]).Row().Scan(&id)
+	if err != nil {
+		w.a.t.Fatal(err)
+	}
+	return id
+}

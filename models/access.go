@@ -10,15 +10,16 @@ import (
 //
 //	caller                              reads                        writes
 //	platform staff (superAdmin RW)      every customer and user      everything
-//	admin RW of customer C              C, its users and invoices    C's fields except staffOnlyFields; C's users
+//	admin RW of customer C              C, its users and invoices    C's fields except staffOnlyFields; C's users but staff
 //	billing RW of customer C            C, its users and invoices    C's billingFields
 //	any other active user of C          C, its users and invoices    nothing
 //	no credential                       nothing (UNAUTHENTICATED)    nothing
 //
 // C's audit trail is read by staff and by C's admins (READ or READ_WRITE).
 //
-// Only staff create, delete or change the status of customers, set credit, or grant
-// superAdminPermission; no user raises its own permissions. Another customer's records
+// Only staff create, delete or change the status of customers, set credit, grant or
+// remove superAdminPermission, or create, change or delete a user who holds it (READ
+// or READ_WRITE); no user raises its own permissions. Another customer's records
 // are invisible: null from lookups, absent from lists and counts, NOT_FOUND from
 // mutations, exactly as if they did not exist.
 
@@ -110,7 +111,9 @@ func authorizeCustomerPatch(ctx context.Context, patch *CustomerInput) error {
 // authorizeUserWrite checks that the caller may create (target nil), change or
 // delete (target as stored) a user of customerID, with the given input (nil for a
 // delete): staff may; an admin (READ_WRITE) of that customer may, but cannot grant
-// superAdminPermission nor raise its own permissions.
+// or remove superAdminPermission, touch a user who holds it (else a customer's
+// admin could disable, rename or delete the platform staff among its users), nor
+// raise its own permissions.
 func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *User, in *UserInput) error {
 	u, err := requireUser(ctx)
 	if err != nil || u.isStaff() {
@@ -121,6 +124,9 @@ func authorizeUserWrite(ctx context.Context, customerID ObjectID, target *User, 
 	}
 	if !hasWrite(u.AdminPermission) {
 		return Errorf(Forbidden, "only an admin (READ_WRITE) of this customer may manage its users")
+	}
+	if target != nil && target.SuperAdminPermission != nil {
+		return Errorf(Forbidden, "only platform staff may change or delete a user with platform permissions")
 	}
 	if in == nil {
 		return nil

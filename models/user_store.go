@@ -148,7 +148,7 @@ func (s *UserStore) CountUsersOfCustomers(ctx context.Context, customerIDs []Obj
 }
 
 // CreateUser validates in and stores the new user. Staff, or an admin (READ_WRITE)
-// of the user's customer who grants no platform permission. Errors: Unauthenticated,
+// of the user's customer who gives no platform permission. Errors: Unauthenticated,
 // Forbidden, Invalid (every invalid field; an email taken by another user without
 // regard to case; a customerId that names no customer the caller can see).
 func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error) {
@@ -175,8 +175,9 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 
 // PatchUser writes the given fields of the user id in one UPDATE that bumps version
 // and updatedAt; with expectedVersion, a different stored version is Conflict.
-// Staff, or an admin (READ_WRITE) of the user's customer who grants no platform
-// permission and does not raise its own, judged against the locked row.
+// Staff, or an admin (READ_WRITE) of the user's customer who neither gives nor
+// takes a platform permission, nor raises its own, on a user without one; judged
+// against the locked row.
 // Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
 	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(_ *gorm.DB, old *User) (map[string]any, error) {
@@ -190,7 +191,8 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 // DeleteUser deletes the user id and returns it as it was. A user that a customer
 // still names as its admin, billing, support or call-recording user is not deleted:
 // the Conflict error names the customer and the field. Staff, or an admin
-// (READ_WRITE) of the user's customer, judged against the locked row.
+// (READ_WRITE) of the user's customer when the user has no platform permission;
+// judged against the locked row.
 // Errors: Unauthenticated, NotFound, Forbidden, Conflict.
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
 	var deleted *User

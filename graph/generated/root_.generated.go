@@ -1520,7 +1520,10 @@ type User {
   adminPermission: Permission
   "Access to the customer's billing settings; null for none."
   billingPermission: Permission
-  "Platform staff access (READ_WRITE: every customer); null for none."
+  """
+  Platform staff access (READ_WRITE: every customer); null for none. Only platform
+  staff give or take it, and only they create, change or delete a user who holds it.
+  """
   superAdminPermission: Permission
   "Starts at 1 and grows by 1 on every change."
   version: Int!

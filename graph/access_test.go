@@ -354,3 +354,98 @@ func (w *userWorld) seed(kind, customer string) string {
 	}
 	return id
 }
+
+// TestInactiveCustomerIsReadOnly: a customer that is not ACTIVE is read-only to its
+// own users, admins included; its users still read it, and platform staff still
+// change it and its users.
+func TestInactiveCustomerIsReadOnly(t *testing.T) {
+	t.Parallel()
+	type write struct {
+		name, caller, doc string
+		vars              func(w world) map[string]any
+	}
+	own := func(w world) map[string]any { return map[string]any{"id": w.own} }
+	extra := func(w world) map[string]any { return map[string]any{"id": w.ownExtra} }
+	writes := []write{
+		{"adminUnlocksAccount", "admin", `mutation($id: ObjectID!) { customerPatch(id: $id, patch: {accountLock: false, internationalCalling: true, maxOutboundCallRate: 1000}) { id } }`, own},
+		{"billingPatchesBilling", "billing", `mutation($id: ObjectID!) { customerPatch(id: $id, patch: {automaticRefillAmount: 900}) { id } }`, own},
+		{"adminCreatesAdmin", "admin", `mutation($id: ObjectID!) { userCreate(input: {customerId: $id, email: "new@linked001.example", first: "N", last: "U", adminPermission: READ_WRITE}) { id } }`, own},
+		{"adminPatchesUser", "admin", `mutation($id: ObjectID!) { userPatch(id: $id, patch: {billingPermission: READ_WRITE}) { id } }`, extra},
+		{"adminDeletesUser", "admin", `mutation($id: ObjectID!) { userDelete(id: $id) { id } }`, extra},
+		{"adminMintsToken", "admin", `mutation { apiTokenCreate(name: "bff") { secret } }`, nil},
+	}
+	for _, status := range []string{"ACTIVE", "SUSPENDED", "FRAUD", "TERMINATED"} {
+		t.Run(status, func(t *testing.T) {
+			t.Parallel()
+			a := MustAPI(t)
+			w := a.accessWorld("admin")
+			var minted struct {
+				APITokenCreate struct{ Token struct{ ID string } }
+			}
+			if err := jsonInto(a.as(w.caller, `mutation { apiTokenCreate(name: "before") { token { id } } }`, nil), &minted); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.db.Exec(`UPDATE customers SET status = ? WHERE id = decode(?, 'hex')`, status, w.own).Error; err != nil {
+				t.Fatal(err)
+			}
+			callers := map[string]string{"admin": w.caller, "billing": a.userID("billing.linked001@example.com")}
+			for _, wr := range writes {
+				var vars map[string]any
+				if wr.vars != nil {
+					vars = wr.vars(w)
+				}
+				before, tokens := a.snapshot(), a.countTokens()
+				r := a.as(callers[wr.caller], wr.doc, vars)
+				if status == "ACTIVE" {
+					if r.Errors != nil {
+						t.Errorf("%s: %+v", wr.name, r.Errors)
+					}
+					continue
+				}
+				if d := cmp.Diff([]string{"FORBIDDEN"}, r.codes()); d != "" {
+					t.Errorf("%s (-want +got):\n%s", wr.name, d)
+					continue
+				}
+				if msg := r.Errors[0].Message; !strings.Contains(msg, status+", not ACTIVE") {
+					t.Errorf("%s: message %q does not say that the customer is not active", wr.name, msg)
+				}
+				if a.snapshot() != before || a.countTokens() != tokens {
+					t.Errorf("%s: refused, yet stored data changed", wr.name)
+				}
+			}
+			// Revoking a token takes access away, which stays allowed.
+			revoke := `mutation($id: ObjectID!) { apiTokenRevoke(id: $id) { revokedAt } }`
+			if r := a.as(w.caller, revoke, map[string]any{"id": minted.APITokenCreate.Token.ID}); r.Errors != nil {
+				t.Errorf("its admin revokes its token: %+v", r.Errors)
+			}
+			var read struct {
+				Customer struct {
+					Status string
+					Users  struct{ TotalCount int }
+				}
+			}
+			r := a.as(w.caller, `query($id: ObjectID!) { customer(id: $id) { status users { totalCount } } }`, own(w))
+			if err := jsonInto(r, &read); err != nil || r.Errors != nil || read.Customer.Status != status || read.Customer.Users.TotalCount != 4 {
+				t.Errorf("its admin reads %s %+v", r.Data, r.Errors)
+			}
+			for _, doc := range []string{
+				`mutation($id: ObjectID!) { customerPatch(id: $id, patch: {accountLock: true}) { id } }`,
+				`mutation($id: ObjectID!) { userCreate(input: {customerId: $id, email: "staff.made@linked001.example", first: "S", last: "M"}) { id } }`,
+			} {
+				if r := a.do(doc, own(w)); r.Errors != nil {
+					t.Errorf("staff: %s: %+v", doc, r.Errors)
+				}
+			}
+		})
+	}
+}
+
+// countTokens returns how many API tokens are stored.
+func (a *api) countTokens() int64 {
+	a.t.Helper()
+	var n int64
+	if err := a.db.Table("api_tokens").Count(&n).Error; err != nil {
+		a.t.Fatal(err)
+	}
+	return n
+}

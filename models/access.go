@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Who may do what. Every rule of the spec's "Who may do what" is in this file:
@@ -15,7 +16,9 @@ import (
 //	any other active user of C          C, its users and invoices    nothing
 //	no credential                       nothing (UNAUTHENTICATED)    nothing
 //
-// C's audit trail is read by staff and by C's admins (READ or READ_WRITE).
+// C's audit trail is read by staff and by C's admins (READ or READ_WRITE). The
+// writes above need C to be ACTIVE: a SUSPENDED, FRAUD or TERMINATED customer is
+// read-only to its users, and only staff change it, its users or their API tokens.
 //
 // Only staff create, delete or change the status of customers, set credit, grant or
 // remove superAdminPermission, or create, change or delete a user who holds it (READ
@@ -85,6 +88,28 @@ func requireStaff(ctx context.Context, what string) error {
 	}
 	if !u.isStaff() {
 		return Errorf(Forbidden, "only platform staff may %s", what)
+	}
+	return nil
+}
+
+// requireWritableCustomer allows a write to the caller's customer, to its users or
+// to their API tokens: staff always; anyone else only while that customer is ACTIVE,
+// else Forbidden. Called in the write's transaction, it locks the customer's row for
+// anyone but staff until the transaction ends: the status cannot change before the
+// write commits, and every write by a customer's users locks the customer first,
+// then the user, in one order that cannot deadlock.
+func requireWritableCustomer(ctx context.Context, db *gorm.DB) error {
+	u, err := requireUser(ctx)
+	if err != nil || u.isStaff() {
+		return err
+	}
+	q := db.Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Select("id", "status")
+	c, err := findByID[Customer](ctx, q, "customer", u.CustomerID)
+	if err != nil {
+		return err
+	}
+	if c.Status != CustomerActive {
+		return Errorf(Forbidden, "customer %s is %s, not ACTIVE: only platform staff may change it, its users or their API tokens", c.ID, c.Status)
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 	if err != nil {
 		return nil, "", err
 	}
+	if err := requireWritableCustomer(ctx, s.db); err != nil {
+		return nil, "", err
+	}
 	var errs ValidationErrors
 	name = strings.TrimSpace(name)
 	if n := utf8.RuneCountInString(name); n == 0 || n > MaxAPITokenName {

@@ -233,17 +233,22 @@ func lockForUpdate[T any](ctx context.Context, tx *gorm.DB, r record[T], id Obje
 	return findByID[T](ctx, q, r.noun, id)
 }
 
-// updateVersioned writes to the row id of T, in one transaction with its audit
-// event. It locks the row (lockForUpdate), then asks columns what to write, given
-// the row as it is now: the rules that depend on the row's state (who may change it,
-// what it may become) run there, so they still hold when the UPDATE commits. It
-// checks expectedVersion (a row at another version is left alone and the error is
-// Conflict), then writes the columns with version + 1 and updatedAt = now in one
-// UPDATE. An error from columns writes nothing.
+// updateVersioned writes to the row id of T, a customer or a user, in one transaction
+// with its audit event. It checks that the caller's customer is writable
+// (requireWritableCustomer, which locks that customer first), locks the row
+// (lockForUpdate), then asks columns what to write, given the row as it is now: the
+// rules that depend on the row's state (who may change it, what it may become) run
+// there, so they still hold when the UPDATE commits. It checks expectedVersion (a row
+// at another version is left alone and the error is Conflict), then writes the
+// columns with version + 1 and updatedAt = now in one UPDATE. An error from columns
+// writes nothing.
 func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, expectedVersion *int32, r record[T],
 	columns func(tx *gorm.DB, old *T) (map[string]any, error)) (*T, error) {
 	var updated *T
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := requireWritableCustomer(ctx, tx); err != nil {
+			return err
+		}
 		old, err := lockForUpdate(ctx, tx, r, id)
 		if err != nil {
 			return err

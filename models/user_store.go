@@ -162,6 +162,9 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 		return nil, err
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := requireWritableCustomer(ctx, tx); err != nil {
+			return err
+		}
 		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error; err != nil {
 			return translatePgError(err)
 		}
@@ -197,6 +200,9 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
 	var deleted *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := requireWritableCustomer(ctx, tx); err != nil {
+			return err
+		}
 		target, err := lockForUpdate(ctx, tx, userRecord, id)
 		if err != nil {
 			return err

@@ -1259,15 +1259,21 @@ scalar ObjectID
 "An instant in RFC 3339 form with a time zone, e.g. 2026-11-24T12:00:00Z."
 scalar DateTime
 
-"The lifecycle state of a customer account. Changed only through customerSetStatus."
+"""
+The lifecycle state of a customer account, changed only by platform staff
+(customerSetStatus). Only an ACTIVE customer is changed by its own users. In any other
+status it is read-only to them: they still read it and its users and revoke their API
+tokens, but their customerPatch, userCreate, userPatch, userDelete and apiTokenCreate
+are FORBIDDEN; platform staff still change it and its users.
+"""
 enum CustomerStatus {
-  "In service."
+  "In service: its admins and billing users change it as their permissions allow."
   ACTIVE
-  "Service paused, e.g. for an unpaid balance."
+  "Service paused, e.g. for an unpaid balance. Read-only to its users; platform staff change it."
   SUSPENDED
-  "Closed for good."
+  "Closed for good. Read-only to its users; platform staff change it."
   TERMINATED
-  "Closed because of fraud."
+  "Closed because of fraud. Read-only to its users; platform staff change it."
   FRAUD
 }
 

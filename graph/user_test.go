@@ -293,3 +293,37 @@ func TestCustomerInvoices(t *testing.T) {
 		t.Errorf("open invoices under 150 = %d, want 1", out.Customer.Open.TotalCount)
 	}
 }
+
+// TestTerminatedUserIsFinal: once TERMINATED, a user changes no more, whoever asks,
+// and nothing is written; it may still be deleted.
+func TestTerminatedUserIsFinal(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	w := a.accessWorld("admin")
+	for _, who := range []string{a.staff, w.caller} {
+		var out struct{ UserCreate user }
+		r := a.as(who, userCreateDoc, map[string]any{"input": map[string]any{"customerId": w.own, "email": "gone." + who + "@example.com", "first": "G", "last": "O"}})
+		if err := jsonInto(r, &out); err != nil || r.Errors != nil {
+			t.Fatalf("create: %v %+v", err, r.Errors)
+		}
+		id := out.UserCreate["id"]
+		if r := a.as(who, userPatchDoc, map[string]any{"id": id, "patch": map[string]any{"status": "TERMINATED"}}); r.Errors != nil {
+			t.Fatalf("terminate: %+v", r.Errors)
+		}
+		for _, patch := range []map[string]any{{"status": "ACTIVE"}, {"status": "DISABLED"}, {"first": "Back"}, {"status": "TERMINATED"}} {
+			before := a.snapshot()
+			r := a.as(who, userPatchDoc, map[string]any{"id": id, "patch": patch})
+			if d := cmp.Diff([]string{"CONFLICT"}, r.codes()); d != "" {
+				t.Errorf("patch %v (-want +got):\n%s", patch, d)
+			} else if msg := r.Errors[0].Message; !strings.Contains(msg, "TERMINATED, which is final") {
+				t.Errorf("patch %v: message %q", patch, msg)
+			}
+			if a.snapshot() != before {
+				t.Errorf("patch %v of a terminated user changed stored data", patch)
+			}
+		}
+		if r := a.as(who, `mutation($id: ObjectID!) { userDelete(id: $id) { id } }`, map[string]any{"id": id}); r.Errors != nil {
+			t.Errorf("delete a terminated user: %+v", r.Errors)
+		}
+	}
+}

@@ -78,6 +78,7 @@ func TestDatabaseEnforcesRules(t *testing.T) {
 	mustExec(`INSERT INTO customers (name) VALUES ('Valid')`)
 	mustExec(`INSERT INTO customers (name) VALUES ('Other')`)
 	mustExec(`INSERT INTO users (customer_id, email, first, last) SELECT id, 'a@b.example', 'A', 'B' FROM customers WHERE name = 'Other'`)
+	mustExec(`INSERT INTO users (customer_id, email, first, last, status) SELECT id, 'gone@b.example', 'G', 'O', 'TERMINATED' FROM customers WHERE name = 'Other'`)
 	var defaults string
 	if err := db.QueryRow(`SELECT concat_ws(',', status, credit, account_lock, cdr_retention, max_outbound_call_rate, default_bill_method, version, call_forwarding_call_limit, octet_length(id)) FROM customers WHERE name = 'Valid'`).Scan(&defaults); err != nil {
 		t.Fatal(err)
@@ -99,11 +100,13 @@ func TestDatabaseEnforcesRules(t *testing.T) {
 		"NegativeRetention":  `INSERT INTO customers (name, cdr_retention) VALUES ('x', -1)`,
 		"IPWithMask":         `INSERT INTO customers (name, created_by_ip) VALUES ('x', '10.0.0.0/8')`,
 		"ShortID":            `INSERT INTO customers (id, name) VALUES ('\x01', 'x')`,
-		"ForeignUserLinked":  `UPDATE customers SET admin_user_id = (SELECT id FROM users) WHERE name = 'Valid'`,
+		"ForeignUserLinked":  `UPDATE customers SET admin_user_id = (SELECT id FROM users WHERE email = 'a@b.example') WHERE name = 'Valid'`,
 		"EmailCaseDuplicate": `INSERT INTO users (customer_id, email, first, last) SELECT id, 'A@B.example', 'A', 'B' FROM customers WHERE name = 'Other'`,
 		"EmailShort":         `INSERT INTO users (customer_id, email, first, last) SELECT id, 'a@b', 'A', 'B' FROM customers WHERE name = 'Other'`,
 		"UserStatusUnknown":  `INSERT INTO users (customer_id, email, first, last, status) SELECT id, 'c@d.example', 'A', 'B', 'GONE' FROM customers WHERE name = 'Other'`,
 		"PermissionUnknown":  `INSERT INTO users (customer_id, email, first, last, admin_permission) SELECT id, 'c@d.example', 'A', 'B', 'ALL' FROM customers WHERE name = 'Other'`,
+		"TerminatedRevived":  `UPDATE users SET status = 'ACTIVE' WHERE email = 'gone@b.example'`,
+		"TerminatedDisabled": `UPDATE users SET status = 'DISABLED', first = 'Back' WHERE email = 'gone@b.example'`,
 	}
 	for name, q := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -112,5 +115,7 @@ func TestDatabaseEnforcesRules(t *testing.T) {
 			}
 		})
 	}
-	mustExec(`UPDATE customers SET admin_user_id = (SELECT id FROM users) WHERE name = 'Other'`)
+	mustExec(`UPDATE customers SET admin_user_id = (SELECT id FROM users WHERE email = 'a@b.example') WHERE name = 'Other'`)
+	mustExec(`UPDATE users SET status = 'TERMINATED', first = 'Still' WHERE email = 'gone@b.example'`)
+	mustExec(`DELETE FROM users WHERE email = 'gone@b.example'`)
 }

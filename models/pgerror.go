@@ -36,6 +36,9 @@ func translatePgError(err error) error {
 		}
 		return Errorf(Conflict, "the record is still referenced by another record")
 	case "23514", "23502": // check_violation, not_null_violation
+		if pg.ConstraintName == "users_terminated_is_final" { // a trigger of migration 00005
+			return errUserTerminated()
+		}
 		return &Error{Kind: Invalid, Message: fmt.Sprintf("a value breaks the database rule %q", pg.ConstraintName)}
 	case "40001": // serialization_failure
 		return Errorf(Conflict, "the record was changed concurrently; try again")

@@ -51,6 +51,21 @@ func (s UserStatus) MarshalGQL(w io.Writer) { writeEnum(w, string(s)) }
 // UnmarshalGQL reads and checks an enum value.
 func (s *UserStatus) UnmarshalGQL(v any) error { return readEnum(v, s, "UserStatus") }
 
+// checkPatchable refuses every change of a TERMINATED user: termination is final, so
+// such a user can only be deleted. The database holds other writers to the same
+// rule for status (trigger users_terminated_is_final, translated by translatePgError).
+func (u *User) checkPatchable() error {
+	if u.Status == UserTerminated {
+		return errUserTerminated()
+	}
+	return nil
+}
+
+// errUserTerminated is the Conflict of a change to a TERMINATED user.
+func errUserTerminated() *Error {
+	return Errorf(Conflict, "the user is TERMINATED, which is final: it can no longer change, only be deleted")
+}
+
 // Permission is a level of access: reading, or reading and writing.
 type Permission string
 

@@ -180,11 +180,14 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 // and updatedAt; with expectedVersion, a different stored version is Conflict.
 // Staff, or an admin (READ_WRITE) of the user's customer who neither gives nor
 // takes a platform permission, nor raises its own, on a user without one; judged
-// against the locked row.
+// against the locked row. A TERMINATED user never changes again (Conflict).
 // Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
 	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(_ *gorm.DB, old *User) (map[string]any, error) {
 		if err := authorizeUserWrite(ctx, old.CustomerID, old, &patch); err != nil {
+			return nil, err
+		}
+		if err := old.checkPatchable(); err != nil {
 			return nil, err
 		}
 		return patch.PatchColumns()

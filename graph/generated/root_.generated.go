@@ -1494,7 +1494,7 @@ enum UserStatus {
   ACTIVE
   "Temporarily barred."
   DISABLED
-  "Gone for good."
+  "Gone for good, and final: a TERMINATED user cannot be changed again (CONFLICT), only deleted."
   TERMINATED
 }
 
@@ -1667,7 +1667,7 @@ input UserPatch {
   first: String @goField(omittable: true)
   "1 to 45 characters after trimming."
   last: String @goField(omittable: true)
-  "Not null."
+  "Not null. TERMINATED is final."
   status: UserStatus @goField(omittable: true)
   "null removes it."
   adminPermission: Permission @goField(omittable: true)

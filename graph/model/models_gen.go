@@ -145,7 +145,7 @@ type UserPatch struct {
 	First graphql.Omittable[*string] `json:"first,omitempty"`
 	// 1 to 45 characters after trimming.
 	Last graphql.Omittable[*string] `json:"last,omitempty"`
-	// Not null.
+	// Not null. TERMINATED is final.
 	Status graphql.Omittable[*models.UserStatus] `json:"status,omitempty"`
 	// null removes it.
 	AdminPermission graphql.Omittable[*models.Permission] `json:"adminPermission,omitempty"`

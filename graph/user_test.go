@@ -327,3 +327,37 @@ func TestTerminatedUserIsFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestUserEmailTakenWithOtherErrors: an email that another user has, of any customer
+// and in any case, is reported with the other invalid fields of the same request,
+// and nothing is written.
+func TestUserEmailTakenWithOtherErrors(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	w := a.accessWorld("admin")
+	taken := "ADMIN.Linked002@example.com" // a user of the other customer
+	tests := []struct {
+		name, doc string
+		vars      map[string]any
+		want      []string
+	}{
+		{"Create", userCreateDoc, map[string]any{"input": map[string]any{"customerId": w.own, "email": taken, "first": "", "last": strings.Repeat("x", 46)}},
+			[]string{"BAD_USER_INPUT input.first", "BAD_USER_INPUT input.last", "BAD_USER_INPUT input.email"}},
+		{"Patch", userPatchDoc, map[string]any{"id": w.ownExtra, "patch": map[string]any{"email": taken, "first": " "}},
+			[]string{"BAD_USER_INPUT patch.first", "BAD_USER_INPUT patch.email"}},
+		{"PatchOnlyEmail", userPatchDoc, map[string]any{"id": w.ownExtra, "patch": map[string]any{"email": " " + taken}},
+			[]string{"BAD_USER_INPUT patch.email"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := a.snapshot()
+			r := a.as(w.caller, tt.doc, tt.vars)
+			if d := cmp.Diff(tt.want, r.codes()); d != "" {
+				t.Errorf("(-want +got):\n%s\n%+v", d, r.Errors)
+			}
+			if a.snapshot() != before {
+				t.Error("a refused request changed stored data")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,6 +45,10 @@ type Error struct {
 	Kind    Kind
 	Field   string
 	Message string
+	// Probe says that the refusal answers a question about data the caller cannot
+	// see, such as whether an email is used by another tenant; the HTTP layer counts
+	// it against the caller's failed attempts.
+	Probe bool
 }
 
 func (e *Error) Error() string {
@@ -97,9 +102,29 @@ func (v ValidationErrors) err() error {
 	return v
 }
 
+// joinInvalid returns the invalid fields of err, a validation result (nil,
+// ValidationErrors or one Invalid *Error), followed by more, so that the client
+// learns of all of them in one response. Any other error is returned as it is.
+func joinInvalid(err error, more ValidationErrors) error {
+	var list ValidationErrors
+	var one *Error
+	switch {
+	case len(more) == 0:
+		return err
+	case err == nil:
+		return more
+	case errors.As(err, &list):
+		return append(slices.Clip(list), more...)
+	case errors.As(err, &one) && one.Kind == Invalid:
+		return append(ValidationErrors{one}, more...)
+	}
+	return err
+}
+
 // WithFieldPrefix prefixes the field path of every *Error in err with prefix and a
 // dot, so that rules written for an input type can report the argument they came in
-// ("name" becomes "input.name"). Other errors are returned unchanged.
+// ("name" becomes "input.name"); each keeps its kind, message and Probe. Other errors
+// are returned unchanged.
 func WithFieldPrefix(err error, prefix string) error {
 	prefixed := func(e *Error) *Error {
 		c := *e

@@ -15,7 +15,6 @@ var constraintFields = map[string]struct{ field, message string }{
 	"customers_call_recording_user_fk":           {"callRecordingUserId", "names no user of this customer"},
 	"customers_support_user_fk":                  {"supportUserId", "names no user of this customer"},
 	"customers_last_automatic_refill_invoice_fk": {"lastAutomaticRefillInvoiceId", "names no invoice of this customer"},
-	"users_email_key":                            {"email", "is already taken"},
 	"users_customer_id_fkey":                     {"customerId", "names no customer"},
 }
 
@@ -28,6 +27,9 @@ func translatePgError(err error) error {
 	}
 	switch pg.Code {
 	case "23503", "23505": // foreign_key_violation, unique_violation
+		if pg.ConstraintName == "users_email_key" { // a race past checkEmailFree
+			return errEmailTaken()
+		}
 		if f, ok := constraintFields[pg.ConstraintName]; ok {
 			return FieldError(f.field, "%s", f.message)
 		}

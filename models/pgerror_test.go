@@ -6,20 +6,28 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"gorm.io/gorm"
 
 	"github.com/cloudcomms/customers/internal/pgtest"
 )
+
+// mustDB opens a fresh, migrated database of the test's own.
+func mustDB(t *testing.T) *gorm.DB {
+	t.Helper()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
 
 // TestTerminatedUserTrigger: an UPDATE that another tool sends to revive a
 // TERMINATED user is refused by the database, and that refusal reaches the client
 // as the same Conflict the API gives.
 func TestTerminatedUserTrigger(t *testing.T) {
 	t.Parallel()
-	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Exec(`WITH c AS (INSERT INTO customers (name) VALUES ('C') RETURNING id)
+	db := mustDB(t)
+	err := db.Exec(`WITH c AS (INSERT INTO customers (name) VALUES ('C') RETURNING id)
 		INSERT INTO users (customer_id, email, first, last, status) SELECT id, 'gone@example.com', 'G', 'O', 'TERMINATED' FROM c`).Error
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,13 @@ func errUserTerminated() *Error {
 	return Errorf(Conflict, "the user is TERMINATED, which is final: it can no longer change, only be deleted")
 }
 
+// errEmailTaken refuses an email address that another user has, without regard to
+// case. Addresses are unique across customers, so the refusal tells whether another
+// customer uses the address: it is marked Probe.
+func errEmailTaken() *Error {
+	return &Error{Kind: Invalid, Field: "email", Message: "is already taken", Probe: true}
+}
+
 // Permission is a level of access: reading, or reading and writing.
 type Permission string
 

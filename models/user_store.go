@@ -149,20 +149,28 @@ func (s *UserStore) CountUsersOfCustomers(ctx context.Context, customerIDs []Obj
 
 // CreateUser validates in and stores the new user. Staff, or an admin (READ_WRITE)
 // of the user's customer who gives no platform permission. Errors: Unauthenticated,
-// Forbidden, Invalid (every invalid field; an email taken by another user without
-// regard to case; a customerId that names no customer the caller can see).
+// Forbidden, Invalid (every invalid field at once, an email that another user has
+// without regard to case among them; a customerId that names no customer the caller
+// can see).
 func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error) {
-	u, err := NewUser(in)
-	if err != nil {
-		return nil, err
+	u, invalid := NewUser(in)
+	if !in.CustomerID.Set || in.CustomerID.Null {
+		return nil, invalid // says customerId is required, with every other invalid field
 	}
-	if err := authorizeUserWrite(ctx, u.CustomerID, nil, &in); ErrorKind(err) == NotFound {
+	if err := authorizeUserWrite(ctx, in.CustomerID.Value, nil, &in); ErrorKind(err) == NotFound {
 		return nil, FieldError("customerId", "names no customer")
 	} else if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
+			return err
+		}
+		taken, err := checkEmailFree(ctx, tx, in, ObjectID{})
+		if err != nil {
+			return err
+		}
+		if err := joinInvalid(invalid, taken); err != nil {
 			return err
 		}
 		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(u).Error; err != nil {
@@ -176,6 +184,28 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 	return u, nil
 }
 
+// checkEmailFree reports the email given in in when a user other than self has it,
+// without regard to case, as a refusal marked Probe; an email that validation
+// refuses is not looked up. It runs with validation, after authorization, so that the
+// clash is reported with every other invalid field; the unique index users_email_key
+// still refuses one that a concurrent write makes (translatePgError).
+func checkEmailFree(ctx context.Context, tx *gorm.DB, in UserInput, self ObjectID) (ValidationErrors, error) {
+	email, ok := emailField(&ValidationErrors{}, "email", in.Email)
+	if !ok {
+		return nil, nil
+	}
+	var taken bool
+	err := tx.WithContext(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?) AND id <> ?)`, email, self).
+		Scan(&taken).Error
+	if err != nil {
+		return nil, fmt.Errorf("check email: %w", err)
+	}
+	if taken {
+		return ValidationErrors{errEmailTaken()}, nil
+	}
+	return nil, nil
+}
+
 // PatchUser writes the given fields of the user id in one UPDATE that bumps version
 // and updatedAt; with expectedVersion, a different stored version is Conflict.
 // Staff, or an admin (READ_WRITE) of the user's customer who neither gives nor
@@ -183,14 +213,22 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 // against the locked row. A TERMINATED user never changes again (Conflict).
 // Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
-	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(_ *gorm.DB, old *User) (map[string]any, error) {
+	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(tx *gorm.DB, old *User) (map[string]any, error) {
 		if err := authorizeUserWrite(ctx, old.CustomerID, old, &patch); err != nil {
 			return nil, err
 		}
 		if err := old.checkPatchable(); err != nil {
 			return nil, err
 		}
-		return patch.PatchColumns()
+		cols, invalid := patch.PatchColumns()
+		taken, err := checkEmailFree(ctx, tx, patch, old.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := joinInvalid(invalid, taken); err != nil {
+			return nil, err
+		}
+		return cols, nil
 	})
 }
 

@@ -1514,7 +1514,7 @@ type User {
   customerId: ObjectID!
   "The customer the user belongs to."
   customer: Customer!
-  "Email address: 5 to 255 characters, unique without regard to case."
+  "Email address: 5 to 255 characters, unique across all customers without regard to case."
   email: String!
   "First name: 1 to 45 characters."
   first: String!
@@ -1639,7 +1639,7 @@ input UserFilter {
 input UserCreateInput {
   "Required: the customer the user belongs to."
   customerId: ObjectID @goField(omittable: true)
-  "Required: 5 to 255 characters, a valid address, unique without regard to case."
+  "Required: 5 to 255 characters, a valid address, unique across all customers without regard to case."
   email: String @goField(omittable: true)
   "Required: 1 to 45 characters after trimming."
   first: String @goField(omittable: true)
@@ -1661,7 +1661,7 @@ clears a permission and is an error elsewhere, at least one field. The customer 
 user never changes.
 """
 input UserPatch {
-  "5 to 255 characters, a valid address, unique without regard to case."
+  "5 to 255 characters, a valid address, unique across all customers without regard to case."
   email: String @goField(omittable: true)
   "1 to 45 characters after trimming."
   first: String @goField(omittable: true)

@@ -119,7 +119,7 @@ type Query struct {
 type UserCreateInput struct {
 	// Required: the customer the user belongs to.
 	CustomerID graphql.Omittable[*models.ObjectID] `json:"customerId,omitempty"`
-	// Required: 5 to 255 characters, a valid address, unique without regard to case.
+	// Required: 5 to 255 characters, a valid address, unique across all customers without regard to case.
 	Email graphql.Omittable[*string] `json:"email,omitempty"`
 	// Required: 1 to 45 characters after trimming.
 	First graphql.Omittable[*string] `json:"first,omitempty"`
@@ -139,7 +139,7 @@ type UserCreateInput struct {
 // clears a permission and is an error elsewhere, at least one field. The customer of a
 // user never changes.
 type UserPatch struct {
-	// 5 to 255 characters, a valid address, unique without regard to case.
+	// 5 to 255 characters, a valid address, unique across all customers without regard to case.
 	Email graphql.Omittable[*string] `json:"email,omitempty"`
 	// 1 to 45 characters after trimming.
 	First graphql.Omittable[*string] `json:"first,omitempty"`

@@ -246,7 +246,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			unauthenticated(ctx, w, err.Error())
 			return
 		case err != nil:
-			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", err.Error()))
+			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", models.LogSafeError(err)))
 			writeErrors(ctx, w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
 			return
 		}

@@ -27,7 +27,7 @@ type Config struct {
 	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
 	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
 	SlowQuery        time.Duration   // DB_SLOW_QUERY
-	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY, JWT_MAX_TTL
 	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
 	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
 	PersistedQueries int             // PERSISTED_QUERIES
@@ -71,7 +71,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Auth: auth.Config{
 			Secret: []byte(getenv("JWT_SECRET")), JWKSURL: e.str("JWKS_URL", ""),
 			Issuer: e.str("JWT_ISSUER", ""), Audience: e.str("JWT_AUDIENCE", ""),
-			Leeway: e.duration("JWT_LEEWAY", 30*time.Second),
+			Leeway: e.duration("JWT_LEEWAY", 30*time.Second), MaxTTL: e.duration("JWT_MAX_TTL", 24*time.Hour),
 		},
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
@@ -196,6 +196,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("jwt_issuer", c.Auth.Issuer),
 		slog.String("jwt_audience", c.Auth.Audience),
 		slog.Duration("jwt_leeway", c.Auth.Leeway),
+		slog.Duration("jwt_max_ttl", c.Auth.MaxTTL),
 		slog.Any("limits", c.Limits),
 		slog.Duration("db_statement_timeout", c.StatementTimeout),
 		slog.Int("persisted_queries", c.PersistedQueries),

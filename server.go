@@ -148,7 +148,7 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 	}
 	token, err := auth.Sign(cfg.Auth, id, *ttl)
 	if err != nil {
-		return fmt.Errorf("set JWT_SECRET: %w", err)
+		return fmt.Errorf("token: %w", err)
 	}
 	_, err = fmt.Fprintf(stdout, "Authorization: Bearer %s\n", token)
 	return err

@@ -95,6 +95,10 @@ func TestTokenCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"token", "--user", "nope"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out); err == nil {
 		t.Error("a bad --user was accepted")
 	}
+	err = run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "48h"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)
+	if err == nil || !strings.Contains(err.Error(), "JWT_MAX_TTL (24h)") {
+		t.Errorf("--ttl 48h beyond the default JWT_MAX_TTL: %v", err)
+	}
 }
 
 func TestLoadConfigErrors(t *testing.T) {

@@ -124,3 +124,24 @@ func TestAPITokenExpiryAndValidation(t *testing.T) {
 		t.Errorf("anonymous apiTokens: %v", r.codes())
 	}
 }
+
+// TestAPITokenCannotMintTokens: a token made by another token would outlive its
+// parent's revocation, so a caller authenticated by an API token makes none.
+func TestAPITokenCannotMintTokens(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	var created struct{ APITokenCreate struct{ Secret string } }
+	a.mustData(`mutation { apiTokenCreate(name: "parent") { secret } }`, nil, &created)
+	withToken := map[string]string{"Authorization": "Bearer " + created.APITokenCreate.Secret}
+	r := a.post(`{"query":"mutation { apiTokenCreate(name: \"child\") { secret } }"}`, withToken)
+	if cmp.Diff([]string{"FORBIDDEN"}, r.codes()) != "" || !strings.Contains(r.Errors[0].Message, "sign in with a bearer JWT") {
+		t.Errorf("a token minting a token: %s %+v", r.Data, r.Errors)
+	}
+	var n int
+	if err := a.db.Raw(`SELECT count(*) FROM api_tokens`).Scan(&n).Error; err != nil || n != 1 {
+		t.Errorf("%d tokens stored (%v), want the parent only", n, err)
+	}
+	if r := a.post(`{"query":"{ viewer { email } }"}`, withToken); r.Errors != nil {
+		t.Errorf("the token still reads: %v", r.codes())
+	}
+}

@@ -230,9 +230,12 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		var u *models.User
+		var tokenID *models.ObjectID // the API token authenticated with; nil for a JWT
 		var err error
 		if strings.HasPrefix(token, models.APITokenPrefix) {
-			u, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
+			var id models.ObjectID
+			u, id, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
+			tokenID = &id
 		} else {
 			var id models.ObjectID
 			if id, err = v.Verify(ctx, token); err != nil {
@@ -251,7 +254,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		c := models.CallerFrom(ctx)
-		c.UserID, c.User = &u.ID, u
+		c.UserID, c.User, c.APITokenID = &u.ID, u, tokenID
 		next.ServeHTTP(w, req.WithContext(models.WithCaller(ctx, c)))
 	})
 }

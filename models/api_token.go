@@ -50,9 +50,10 @@ func hashSecret(secret string) []byte {
 }
 
 // CreateAPIToken makes a token for the caller and returns it with its secret, which
-// is not stored and cannot be shown again. Errors: Unauthenticated, Invalid.
+// is not stored and cannot be shown again. Errors: Unauthenticated, Forbidden (the
+// caller authenticated with an API token), Invalid.
 func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time) (*APIToken, string, error) {
-	u, err := requireUser(ctx)
+	u, err := requireTokenMinter(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -77,6 +78,20 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 		return nil, "", fmt.Errorf("create api token: %w", translatePgError(err))
 	}
 	return t, secret, nil
+}
+
+// requireTokenMinter returns the caller's user unless the caller authenticated with
+// an API token: a token that made tokens would live on in its children after its
+// own revocation, so only a person signed in with a JWT makes them.
+func requireTokenMinter(ctx context.Context) (*User, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if CallerFrom(ctx).APITokenID != nil {
+		return nil, Errorf(Forbidden, "an API token cannot create API tokens: sign in with a bearer JWT to make one")
+	}
+	return u, nil
 }
 
 // APITokens returns the caller's tokens, newest first, revoked and expired ones
@@ -116,9 +131,9 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 }
 
 // AuthenticateAPIToken returns the user an API token secret acts as, who must be
-// ACTIVE; a token that is unknown, revoked or expired is Unauthenticated. It notes
-// when the token was last used, at most once a minute.
-func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, error) {
+// ACTIVE, and the token's id; a token that is unknown, revoked or expired is
+// Unauthenticated. It notes when the token was last used, at most once a minute.
+func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, ObjectID, error) {
 	var row struct {
 		User
 		TokenID   ObjectID   `gorm:"column:token_id"`
@@ -131,21 +146,21 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hashSecret(secret)).Take(&row).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, Errorf(Unauthenticated, "the API token is unknown")
+		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token is unknown")
 	case err != nil:
-		return nil, fmt.Errorf("authenticate api token: %w", err)
+		return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
 	case row.RevokedAt != nil:
-		return nil, Errorf(Unauthenticated, "the API token has been revoked")
+		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token has been revoked")
 	case row.ExpiresAt != nil && !row.ExpiresAt.After(time.Now()):
-		return nil, Errorf(Unauthenticated, "the API token has expired")
+		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token has expired")
 	case row.Status != UserActive:
-		return nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+		return nil, ObjectID{}, Errorf(Unauthenticated, "the token's user does not exist or is not active")
 	}
 	if row.Stale {
 		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.TokenID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
-			return nil, fmt.Errorf("authenticate api token: %w", err)
+			return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
 		}
 	}
 	u := row.User
-	return &u, nil
+	return &u, row.TokenID, nil
 }

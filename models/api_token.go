@@ -22,6 +22,11 @@ const APITokenPrefix = "cca_"
 // MaxAPITokenName is the longest token name, in characters.
 const MaxAPITokenName = 100
 
+// MaxActiveAPITokens is how many tokens that are neither revoked nor expired a user
+// may have: enough for a service per environment, few enough that a leaked JWT
+// cannot scatter credentials (and the list stays small).
+const MaxActiveAPITokens = 50
+
 // APIToken is a long-lived credential of a user, for backend-for-frontend services.
 // It acts as its user, with that user's current permissions.
 type APIToken struct {
@@ -38,11 +43,40 @@ type APIToken struct {
 // TableName tells GORM the table.
 func (APIToken) TableName() string { return "api_tokens" }
 
-// APITokenStore keeps API tokens.
-type APITokenStore struct{ db *gorm.DB }
+// APITokenEdge is one token of a page with its cursor.
+type APITokenEdge struct {
+	Cursor string
+	Node   *APIToken
+}
 
-// NewAPITokenStore returns a store over db.
-func NewAPITokenStore(db *gorm.DB) *APITokenStore { return &APITokenStore{db: db} }
+// APITokenPage is one page of a user's tokens.
+type APITokenPage struct {
+	Edges    []APITokenEdge
+	PageInfo PageInfo
+}
+
+// Nodes returns the page's tokens without their cursors.
+func (p *APITokenPage) Nodes() []*APIToken {
+	out := make([]*APIToken, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
+// apiTokenOrdering is newest first: ids begin with their creation second.
+var apiTokenOrdering = ordering[APIToken]{{name: "ID", column: "id", desc: true, kind: keyID, value: func(t *APIToken) any { return t.ID }}}
+
+// APITokenStore keeps API tokens.
+type APITokenStore struct {
+	db      *gorm.DB
+	cursors *Cursors
+}
+
+// NewAPITokenStore returns a store over db whose cursors are signed by cursors.
+func NewAPITokenStore(db *gorm.DB, cursors *Cursors) *APITokenStore {
+	return &APITokenStore{db: db, cursors: cursors}
+}
 
 func hashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
@@ -51,7 +85,8 @@ func hashSecret(secret string) []byte {
 
 // CreateAPIToken makes a token for the caller and returns it with its secret, which
 // is not stored and cannot be shown again. Errors: Unauthenticated, Forbidden (the
-// caller authenticated with an API token), Invalid.
+// caller authenticated with an API token), Invalid, Conflict (MaxActiveAPITokens
+// reached).
 func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time) (*APIToken, string, error) {
 	u, err := requireTokenMinter(ctx)
 	if err != nil {
@@ -74,10 +109,37 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 	}
 	secret := APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt}
-	if err := s.db.WithContext(ctx).Omit("created_at").Clauses(clause.Returning{}).Create(t).Error; err != nil {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockActiveTokenCount(tx, u.ID); err != nil {
+			return err
+		}
+		return tx.Omit("created_at").Clauses(clause.Returning{}).Create(t).Error
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("create api token: %w", translatePgError(err))
 	}
 	return t, secret, nil
+}
+
+// lockActiveTokenCount locks user's row for the rest of transaction tx and then
+// refuses when the user has MaxActiveAPITokens active tokens. The lock makes
+// concurrent creations count one after another; the count is a statement of its
+// own, so that it sees the tokens committed while it waited for the lock.
+func lockActiveTokenCount(tx *gorm.DB, user ObjectID) error {
+	var locked []ObjectID
+	if err := tx.Raw(`SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE`, user).Scan(&locked).Error; err != nil {
+		return err
+	}
+	var active int64
+	err := tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())", user).
+		Count(&active).Error
+	if err != nil {
+		return err
+	}
+	if active >= MaxActiveAPITokens {
+		return Errorf(Conflict, "you have %d active API tokens, the most allowed: revoke one (apiTokenRevoke) before making another", active)
+	}
+	return nil
 }
 
 // requireTokenMinter returns the caller's user unless the caller authenticated with
@@ -94,18 +156,37 @@ func requireTokenMinter(ctx context.Context) (*User, error) {
 	return u, nil
 }
 
-// APITokens returns the caller's tokens, newest first, revoked and expired ones
-// included. Errors: Unauthenticated.
-func (s *APITokenStore) APITokens(ctx context.Context) ([]APIToken, error) {
+// FindAPITokens returns one page of the caller's tokens, newest first, revoked and
+// expired ones included. Errors: Unauthenticated, Invalid (page arguments).
+func (s *APITokenStore) FindAPITokens(ctx context.Context, page PageArgs) (*APITokenPage, error) {
 	u, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []APIToken
-	if err := s.db.WithContext(ctx).Where("user_id = ?", u.ID).Order("id DESC").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list api tokens: %w", err)
+	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID)
+	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	p := &APITokenPage{Edges: make([]APITokenEdge, len(rows)), PageInfo: info}
+	for i, r := range rows {
+		p.Edges[i] = APITokenEdge{Cursor: cursors[i], Node: r}
+	}
+	return p, nil
+}
+
+// CountAPITokens returns how many tokens the caller has, revoked and expired ones
+// included. Errors: Unauthenticated.
+func (s *APITokenStore) CountAPITokens(ctx context.Context) (int, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count api tokens: %w", err)
+	}
+	return int(n), nil
 }
 
 // RevokeAPIToken revokes a token of the caller (staff: of anyone) at once; revoking

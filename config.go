@@ -35,6 +35,10 @@ type Config struct {
 	CORSOrigins      []string        // CORS_ORIGINS
 	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
 	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
+
+	// AuthFailures (AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL) limits failed
+	// authentication per client address.
+	AuthFailures graph.AuthFailureLimit
 }
 
 // loadConfig reads the configuration; every setting has a default next to it, and
@@ -72,6 +76,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			Secret: []byte(getenv("JWT_SECRET")), JWKSURL: e.str("JWKS_URL", ""),
 			Issuer: e.str("JWT_ISSUER", ""), Audience: e.str("JWT_AUDIENCE", ""),
 			Leeway: e.duration("JWT_LEEWAY", 30*time.Second), MaxTTL: e.duration("JWT_MAX_TTL", 24*time.Hour),
+		},
+		AuthFailures: graph.AuthFailureLimit{
+			Burst:      e.integer("AUTH_FAILURE_BURST", graph.DefaultAuthFailureLimit.Burst, 0),
+			Refill:     e.duration("AUTH_FAILURE_REFILL", graph.DefaultAuthFailureLimit.Refill),
+			MaxClients: graph.DefaultAuthFailureLimit.MaxClients,
 		},
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
@@ -204,5 +213,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
 		slog.Float64("rate_limit", c.RateLimit.Rate),
 		slog.Int("rate_burst", c.RateLimit.Burst),
+		slog.Int("auth_failure_burst", c.AuthFailures.Burst),
+		slog.Duration("auth_failure_refill", c.AuthFailures.Refill),
 	)
 }

@@ -185,6 +185,7 @@ func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Ver
 		TrustedDocuments: trusted,
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimit:        cfg.RateLimit,
+		AuthFailures:     cfg.AuthFailures,
 		Metrics:          graph.NewMetrics(sqlDB),
 		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
 		Tracer:           tracerProvider(tracer),

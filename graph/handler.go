@@ -44,6 +44,8 @@ type Config struct {
 	CORSOrigins []string
 	// RateLimit limits each caller's requests.
 	RateLimit RateLimit
+	// AuthFailures limits failed authentication per client address.
+	AuthFailures AuthFailureLimit
 	// Metrics, when set, are recorded and served at /metrics.
 	Metrics *Metrics
 	// GraphiQLHeaders are sent by GraphiQL with every request (a development token).
@@ -59,7 +61,8 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
-	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg)))
+	gql := withAuthFailureLimit(cfg.AuthFailures,
+		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg))))
 	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))

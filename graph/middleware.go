@@ -259,8 +259,10 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 	})
 }
 
-// unauthenticated answers 401 with a GraphQL error body.
+// unauthenticated answers 401 with a GraphQL error body, and charges the failure to
+// the client's address.
 func unauthenticated(ctx context.Context, w http.ResponseWriter, msg string) {
+	chargeFailedAttempt(ctx)
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	writeErrors(ctx, w, http.StatusUnauthorized, msg, models.Unauthenticated.Code(), "")
 }

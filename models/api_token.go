@@ -67,15 +67,16 @@ func (p *APITokenPage) Nodes() []*APIToken {
 // apiTokenOrdering is newest first: ids begin with their creation second.
 var apiTokenOrdering = ordering[APIToken]{{name: "ID", column: "id", desc: true, kind: keyID, value: func(t *APIToken) any { return t.ID }}}
 
-// APITokenStore keeps API tokens.
+// APITokenStore keeps API tokens, and remembers for a minute the ones it refused.
 type APITokenStore struct {
-	db      *gorm.DB
-	cursors *Cursors
+	db       *gorm.DB
+	cursors  *Cursors
+	rejected *rejectedTokens
 }
 
 // NewAPITokenStore returns a store over db whose cursors are signed by cursors.
 func NewAPITokenStore(db *gorm.DB, cursors *Cursors) *APITokenStore {
-	return &APITokenStore{db: db, cursors: cursors}
+	return &APITokenStore{db: db, cursors: cursors, rejected: newRejectedTokens()}
 }
 
 func hashSecret(secret string) []byte {
@@ -213,8 +214,13 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 
 // AuthenticateAPIToken returns the user an API token secret acts as, who must be
 // ACTIVE, and the token's id; a token that is unknown, revoked or expired is
-// Unauthenticated. It notes when the token was last used, at most once a minute.
+// Unauthenticated, and is refused again for a minute without a SQL lookup. It notes
+// when the token was last used, at most once a minute.
 func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, ObjectID, error) {
+	hash := sha256.Sum256([]byte(secret))
+	if err := s.rejected.get(hash, time.Now()); err != nil {
+		return nil, ObjectID{}, err
+	}
 	var row struct {
 		User
 		TokenID   ObjectID   `gorm:"column:token_id"`
@@ -224,18 +230,24 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.revoked_at, t.expires_at,
 			coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hashSecret(secret)).Take(&row).Error
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash[:]).Take(&row).Error
+	var refused *Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token is unknown")
+		refused = Errorf(Unauthenticated, "the API token is unknown")
 	case err != nil:
 		return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
 	case row.RevokedAt != nil:
-		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token has been revoked")
+		refused = Errorf(Unauthenticated, "the API token has been revoked")
 	case row.ExpiresAt != nil && !row.ExpiresAt.After(time.Now()):
-		return nil, ObjectID{}, Errorf(Unauthenticated, "the API token has expired")
+		refused = Errorf(Unauthenticated, "the API token has expired")
 	case row.Status != UserActive:
+		// Not remembered: the user may be made active again.
 		return nil, ObjectID{}, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+	}
+	if refused != nil {
+		s.rejected.add(hash, refused, time.Now())
+		return nil, ObjectID{}, refused
 	}
 	if row.Stale {
 		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.TokenID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {

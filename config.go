@@ -46,9 +46,14 @@ type Config struct {
 func loadConfig(getenv func(string) string) (Config, error) {
 	e := &envReader{getenv: getenv}
 	env := e.str("ENV", "development")
+	// Development serves this machine only: its GraphiQL page may carry a staff token.
+	listen := ":8080"
+	if env == "development" {
+		listen = "127.0.0.1:8080"
+	}
 	cfg := Config{
 		Env:         env,
-		ListenAddr:  e.str("LISTEN_ADDR", ":8080"),
+		ListenAddr:  e.str("LISTEN_ADDR", listen),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),

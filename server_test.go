@@ -31,9 +31,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
 		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
-	want := ":8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
+	}
+	prod, err := loadConfig(env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "CURSOR_SECRET": string(secret)}))
+	if err != nil || prod.ListenAddr != ":8080" {
+		t.Errorf("production listens on %q (%v), want :8080", prod.ListenAddr, err)
 	}
 }
 

@@ -39,6 +39,9 @@ type Config struct {
 	// AuthFailures (AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL) limits failed
 	// authentication per client address.
 	AuthFailures graph.AuthFailureLimit
+	// AdminAddr (ADMIN_ADDR) is the address of the admin listener: /metrics and
+	// /debug/pprof/, which the public listener never serves.
+	AdminAddr string
 }
 
 // loadConfig reads the configuration; every setting has a default next to it, and
@@ -54,6 +57,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Env:         env,
 		ListenAddr:  e.str("LISTEN_ADDR", listen),
+		AdminAddr:   e.str("ADMIN_ADDR", "127.0.0.1:9090"),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),
@@ -96,6 +100,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Env == "production" && len(cfg.Auth.Secret) == 0 && cfg.Auth.JWKSURL == "" {
 		e.fail("JWT_SECRET or JWKS_URL", "one is required when ENV=production")
+	}
+	if cfg.Env == "production" && len(cfg.CursorSecret) == 0 {
+		// A random key per process breaks every cursor behind a load balancer and
+		// across restarts.
+		e.fail("CURSOR_SECRET", "required when ENV=production (the same value on every replica)")
+	}
+	if n := len(cfg.CursorSecret); n > 0 && n < 32 {
+		e.fail("CURSOR_SECRET", "want at least 32 bytes, got %d", n)
 	}
 	if cfg.GraphiQLAuth != "" && cfg.Env != "development" {
 		e.fail("GRAPHIQL_AUTHORIZATION", "only for development, not with ENV=%s", cfg.Env)
@@ -197,6 +209,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.Bool("introspection", c.Introspection),
 		slog.String("listen_addr", c.ListenAddr),
+		slog.String("admin_addr", c.AdminAddr),
 		slog.String("database_url", dbURL),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),

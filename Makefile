@@ -23,7 +23,7 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 		.data/customers token --user $$2 --ttl 24h; \
 	done; \
 	export GRAPHIQL_AUTHORIZATION="$${GRAPHIQL_AUTHORIZATION:-$$(.data/customers token --user $(DEMO_STAFF) --ttl 24h | sed 's/^Authorization: //')}"; \
-	echo "GraphiQL at http://localhost:8080/ acts as the staff user"; \
+	echo "GraphiQL at http://127.0.0.1:8080/ acts as the staff user (from this machine only); metrics at http://127.0.0.1:9090/metrics"; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
 test: audit-deps ## run every test against a real PostgreSQL

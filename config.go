@@ -27,7 +27,7 @@ type Config struct {
 	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
 	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
 	SlowQuery        time.Duration   // DB_SLOW_QUERY
-	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY
+	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY, JWT_MAX_TTL
 	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
 	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
 	PersistedQueries int             // PERSISTED_QUERIES
@@ -35,6 +35,13 @@ type Config struct {
 	CORSOrigins      []string        // CORS_ORIGINS
 	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
 	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
+
+	// AuthFailures (AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL) limits failed
+	// authentication per client address.
+	AuthFailures graph.AuthFailureLimit
+	// AdminAddr (ADMIN_ADDR) is the address of the admin listener: /metrics and
+	// /debug/pprof/, which the public listener never serves.
+	AdminAddr string
 }
 
 // loadConfig reads the configuration; every setting has a default next to it, and
@@ -42,9 +49,15 @@ type Config struct {
 func loadConfig(getenv func(string) string) (Config, error) {
 	e := &envReader{getenv: getenv}
 	env := e.str("ENV", "development")
+	// Development serves this machine only: its GraphiQL page may carry a staff token.
+	listen := ":8080"
+	if env == "development" {
+		listen = "127.0.0.1:8080"
+	}
 	cfg := Config{
 		Env:         env,
-		ListenAddr:  e.str("LISTEN_ADDR", ":8080"),
+		ListenAddr:  e.str("LISTEN_ADDR", listen),
+		AdminAddr:   e.str("ADMIN_ADDR", "127.0.0.1:9090"),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),
@@ -71,7 +84,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Auth: auth.Config{
 			Secret: []byte(getenv("JWT_SECRET")), JWKSURL: e.str("JWKS_URL", ""),
 			Issuer: e.str("JWT_ISSUER", ""), Audience: e.str("JWT_AUDIENCE", ""),
-			Leeway: e.duration("JWT_LEEWAY", 30*time.Second),
+			Leeway: e.duration("JWT_LEEWAY", 30*time.Second), MaxTTL: e.duration("JWT_MAX_TTL", 24*time.Hour),
+		},
+		AuthFailures: graph.AuthFailureLimit{
+			Burst:      e.integer("AUTH_FAILURE_BURST", graph.DefaultAuthFailureLimit.Burst, 0),
+			Refill:     e.duration("AUTH_FAILURE_REFILL", graph.DefaultAuthFailureLimit.Refill),
+			MaxClients: graph.DefaultAuthFailureLimit.MaxClients,
 		},
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(e.str("LOG_LEVEL", "info"))); err != nil {
@@ -82,6 +100,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.Env == "production" && len(cfg.Auth.Secret) == 0 && cfg.Auth.JWKSURL == "" {
 		e.fail("JWT_SECRET or JWKS_URL", "one is required when ENV=production")
+	}
+	if cfg.Env == "production" && len(cfg.CursorSecret) == 0 {
+		// A random key per process breaks every cursor behind a load balancer and
+		// across restarts.
+		e.fail("CURSOR_SECRET", "required when ENV=production (the same value on every replica)")
+	}
+	if n := len(cfg.CursorSecret); n > 0 && n < 32 {
+		e.fail("CURSOR_SECRET", "want at least 32 bytes, got %d", n)
 	}
 	if cfg.GraphiQLAuth != "" && cfg.Env != "development" {
 		e.fail("GRAPHIQL_AUTHORIZATION", "only for development, not with ENV=%s", cfg.Env)
@@ -183,6 +209,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("env", c.Env),
 		slog.Bool("introspection", c.Introspection),
 		slog.String("listen_addr", c.ListenAddr),
+		slog.String("admin_addr", c.AdminAddr),
 		slog.String("database_url", dbURL),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),
@@ -196,6 +223,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("jwt_issuer", c.Auth.Issuer),
 		slog.String("jwt_audience", c.Auth.Audience),
 		slog.Duration("jwt_leeway", c.Auth.Leeway),
+		slog.Duration("jwt_max_ttl", c.Auth.MaxTTL),
 		slog.Any("limits", c.Limits),
 		slog.Duration("db_statement_timeout", c.StatementTimeout),
 		slog.Int("persisted_queries", c.PersistedQueries),
@@ -203,5 +231,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
 		slog.Float64("rate_limit", c.RateLimit.Rate),
 		slog.Int("rate_burst", c.RateLimit.Burst),
+		slog.Int("auth_failure_burst", c.AuthFailures.Burst),
+		slog.Duration("auth_failure_refill", c.AuthFailures.Refill),
 	)
 }

@@ -93,11 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		logger.Info("demo data", slog.Bool("loaded", loaded))
 	}
-	h, err := newHandler(cfg, logger, db, verifier, tracer)
+	metrics := graph.NewMetrics(sqlDB)
+	h, err := newHandler(cfg, logger, db, verifier, tracer, metrics)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger, h)
+	return serve(ctx, cfg, logger, h, graph.NewAdminHandler(metrics))
 }
 
 // newTracer exports spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set
@@ -148,14 +149,16 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 	}
 	token, err := auth.Sign(cfg.Auth, id, *ttl)
 	if err != nil {
-		return fmt.Errorf("set JWT_SECRET: %w", err)
+		return fmt.Errorf("token: %w", err)
 	}
 	_, err = fmt.Fprintf(stdout, "Authorization: Bearer %s\n", token)
 	return err
 }
 
-// newHandler builds the service's HTTP handler from its parts.
-func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider) (http.Handler, error) {
+// newHandler builds the service's public HTTP handler from its parts; it records
+// metrics, which the admin listener serves.
+func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider,
+	metrics *graph.Metrics) (http.Handler, error) {
 	secret := cfg.CursorSecret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -185,7 +188,8 @@ func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Ver
 		TrustedDocuments: trusted,
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimit:        cfg.RateLimit,
-		Metrics:          graph.NewMetrics(sqlDB),
+		AuthFailures:     cfg.AuthFailures,
+		Metrics:          metrics,
 		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
 		Tracer:           tracerProvider(tracer),
 	}), nil
@@ -211,38 +215,55 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *
 	return db, nil
 }
 
-// serve runs the HTTP server until ctx ends, then shuts it down gracefully: the
-// listener closes, in-flight requests finish (their contexts are not cancelled by
-// the signal), and only then does serve return.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, h http.Handler) error {
-	srv := &http.Server{
-		Addr:              cfg.ListenAddr,
-		Handler:           h,
+// serve runs the public and the admin HTTP servers until ctx ends, then shuts them
+// down gracefully: the public listener closes, in-flight requests finish (their
+// contexts are not cancelled by the signal), then the admin server stops (so that
+// metrics can be scraped while requests drain), and only then does serve return.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, public, admin http.Handler) error {
+	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+	pub := &http.Server{
+		Handler:           public,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       base,
+		ErrorLog:          errorLog,
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	// No write timeout: a CPU profile or trace streams for as long as it was asked to.
+	adm := &http.Server{Handler: admin, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute, BaseContext: base, ErrorLog: errorLog}
+	pubLn, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("serving", slog.String("addr", ln.Addr().String()))
-	errCh := make(chan error, 1)
-	go func() { errCh <- srv.Serve(ln) }()
+	admLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		pubLn.Close()
+		return fmt.Errorf("listen on ADMIN_ADDR: %w", err)
+	}
+	logger.Info("serving", slog.String("addr", pubLn.Addr().String()))
+	logger.Info("serving admin", slog.String("addr", admLn.Addr().String()))
+	errCh := make(chan error, 2)
+	go func() { errCh <- pub.Serve(pubLn) }()
+	go func() { errCh <- adm.Serve(admLn) }()
 	select {
 	case err := <-errCh:
+		pub.Close()
+		adm.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := pub.Shutdown(sctx); err != nil {
+		adm.Close()
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := adm.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown admin: %w", err)
 	}
 	logger.Info("stopped")
 	return nil

@@ -31,9 +31,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
 		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
-	want := ":8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
+	}
+	prod, err := loadConfig(env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "CURSOR_SECRET": string(secret)}))
+	if err != nil || prod.ListenAddr != ":8080" {
+		t.Errorf("production listens on %q (%v), want :8080", prod.ListenAddr, err)
 	}
 }
 
@@ -52,12 +56,34 @@ func TestLoadConfigValues(t *testing.T) {
 }
 
 func TestProductionNeedsAKey(t *testing.T) {
-	_, err := loadConfig(env(map[string]string{"ENV": "production"}))
+	_, err := loadConfig(env(map[string]string{"ENV": "production", "CURSOR_SECRET": string(secret)}))
 	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET or JWKS_URL") {
 		t.Errorf("production without a key: %v", err)
 	}
-	if _, err := loadConfig(env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret)})); err != nil {
+	if _, err := loadConfig(env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "CURSOR_SECRET": string(secret)})); err != nil {
 		t.Errorf("production with a secret: %v", err)
+	}
+}
+
+// TestProductionNeedsACursorSecret: replicas that each sign cursors with a random key
+// break every cursor behind a load balancer, so production does not start so.
+func TestProductionNeedsACursorSecret(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string // "" for accepted
+	}{
+		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}, "CURSOR_SECRET: required when ENV=production"},
+		{map[string]string{"CURSOR_SECRET": "short"}, "CURSOR_SECRET: want at least 32 bytes, got 5"},
+		{map[string]string{}, ""},
+	} {
+		_, err := loadConfig(env(tt.env))
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: %v, want %q", tt.env, err, tt.want)
+		}
+	}
+	err := run(context.Background(), nil, env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "CURSOR_SECRET") {
+		t.Errorf("run in production without CURSOR_SECRET: %v", err)
 	}
 }
 
@@ -67,8 +93,8 @@ func TestIntrospectionDefault(t *testing.T) {
 		want bool
 	}{
 		{map[string]string{}, true},
-		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}, false},
-		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "INTROSPECTION": "true"}, true},
+		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "CURSOR_SECRET": string(secret)}, false},
+		{map[string]string{"ENV": "production", "JWT_SECRET": string(secret), "CURSOR_SECRET": string(secret), "INTROSPECTION": "true"}, true},
 	} {
 		cfg, err := loadConfig(env(tt.env))
 		if err != nil || cfg.Introspection != tt.want {
@@ -94,6 +120,10 @@ func TestTokenCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"token", "--user", "nope"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out); err == nil {
 		t.Error("a bad --user was accepted")
+	}
+	err = run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "48h"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)
+	if err == nil || !strings.Contains(err.Error(), "JWT_MAX_TTL (24h)") {
+		t.Errorf("--ttl 48h beyond the default JWT_MAX_TTL: %v", err)
 	}
 }
 
@@ -126,7 +156,7 @@ func TestGracefulShutdown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
-			"LISTEN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true", "JWT_SECRET": string(secret),
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true", "JWT_SECRET": string(secret),
 		}), logs)
 		logs.Close()
 	}()
@@ -171,6 +201,49 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not return after the last request finished")
+	}
+}
+
+// TestAdminListener: /metrics and the profiler are served on ADMIN_ADDR only; the
+// public listener answers 404 there.
+func TestAdminListener(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	out, logs := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": string(secret),
+		}), logs)
+		logs.Close()
+	}()
+	public := waitForLog(t, out, "serving")["addr"].(string)
+	admin := waitForLog(t, out, "serving admin")["addr"].(string)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	get := func(addr, path string) (int, string) {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/"} {
+		if status, _ := get(public, path); status != http.StatusNotFound {
+			t.Errorf("public %s: %d, want 404", path, status)
+		}
+	}
+	if status, body := get(admin, "/metrics"); status != 200 || !strings.Contains(body, "go_sql_max_open_connections") {
+		t.Errorf("admin /metrics: %d\n%.300s", status, body)
+	}
+	if status, body := get(admin, "/debug/pprof/"); status != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("admin /debug/pprof/: %d\n%.300s", status, body)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -125,6 +126,27 @@ func TestGraphiQLPage(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(page), `"Authorization":"Bearer dev-token"`) || strings.Contains(string(page), "cdn.jsdelivr") {
 		t.Errorf("page lacks the configured headers or loads from a CDN:\n%s", page)
+	}
+	if res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the page may be cached: Cache-Control %q", res.Header.Get("Cache-Control"))
+	}
+	// Only a request from this machine itself gets the token: not one from another
+	// address, nor one that a proxy (even a local one) forwards.
+	for _, tt := range []struct{ name, remote, header, value string }{
+		{"Remote", "203.0.113.9:5000", "", ""},
+		{"XForwardedFor", "127.0.0.1:5000", "X-Forwarded-For", "203.0.113.9"},
+		{"Forwarded", "[::1]:5000", "Forwarded", "for=203.0.113.9"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/?query=%7B__typename%7D", nil)
+		req.RemoteAddr = tt.remote
+		if tt.header != "" {
+			req.Header.Set(tt.header, tt.value)
+		}
+		rec := httptest.NewRecorder()
+		a.srv.Config.Handler.ServeHTTP(rec, req)
+		if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, "graphiql.min.js") || strings.Contains(body, "dev-token") {
+			t.Errorf("%s: status %d, the page carries the token: %v", tt.name, rec.Code, strings.Contains(body, "dev-token"))
+		}
 	}
 	for _, m := range regexp.MustCompile(`(?:src|href)="(/graphiql/[^"]+)"\s+integrity="([^"]+)"`).FindAllStringSubmatch(string(page), -1) {
 		res, err := http.Get(a.srv.URL + m[1])

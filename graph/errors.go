@@ -61,7 +61,7 @@ func presentErrorKind(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		id := RequestID(ctx)
 		logger.LogAttrs(ctx, slog.LevelError, "internal error",
-			slog.String("path", g.Path.String()), slog.String("err", err.Error()))
+			slog.String("path", g.Path.String()), slog.String("err", models.LogSafeError(err)))
 		return &gqlerror.Error{
 			Message:    internalMessage,
 			Path:       g.Path,

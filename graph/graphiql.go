@@ -5,7 +5,9 @@ import (
 	"embed"
 	"encoding/base64"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/99designs/gqlgen/graphql/playground"
@@ -52,7 +54,8 @@ mutation Create {
 
 // newGraphiQL serves GraphiQL at / from the embedded assets under /graphiql/, with
 // their integrity hashes, headers sent with its every request, and the example
-// document when the address names no other.
+// document when the address names no other. The headers (a development token) are
+// in the page's source, so only a page asked for from this machine carries them.
 func newGraphiQL(endpoint string, headers map[string]string) http.Handler {
 	sub, _ := fs.Sub(graphiqlAssets, "graphiql")
 	sri := func(name string) string {
@@ -61,19 +64,22 @@ func newGraphiQL(endpoint string, headers map[string]string) http.Handler {
 		return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 	}
 	asset := func(name string) string { return "/graphiql/" + name }
-	page := playground.Handler("Customers API", endpoint,
-		playground.WithGraphiqlVersion(asset("graphiql.min.js"), asset("graphiql.min.css"), sri("graphiql.min.js"), sri("graphiql.min.css")),
-		playground.WithGraphiqlReactVersion(asset("react.production.min.js"), asset("react-dom.production.min.js"),
-			sri("react.production.min.js"), sri("react-dom.production.min.js")),
-		playground.WithGraphiqlPluginExplorerVersion(asset("plugin-explorer.umd.js"), asset("plugin-explorer.css"),
-			sri("plugin-explorer.umd.js"), sri("plugin-explorer.css")),
-		playground.WithGraphiqlEnablePluginExplorer(true),
-		playground.WithGraphiqlPersistStateInURL(true),
-		// Sent with every request but not shown, so a development token never lands in
-		// the address bar (the state, headers included, is kept in the URL).
-		playground.WithGraphiqlFetcherHeaders(headers),
-		playground.WithStoragePrefix("customers:"),
-	)
+	page := func(fetcherHeaders map[string]string) http.Handler {
+		return playground.Handler("Customers API", endpoint,
+			playground.WithGraphiqlVersion(asset("graphiql.min.js"), asset("graphiql.min.css"), sri("graphiql.min.js"), sri("graphiql.min.css")),
+			playground.WithGraphiqlReactVersion(asset("react.production.min.js"), asset("react-dom.production.min.js"),
+				sri("react.production.min.js"), sri("react-dom.production.min.js")),
+			playground.WithGraphiqlPluginExplorerVersion(asset("plugin-explorer.umd.js"), asset("plugin-explorer.css"),
+				sri("plugin-explorer.umd.js"), sri("plugin-explorer.css")),
+			playground.WithGraphiqlEnablePluginExplorer(true),
+			playground.WithGraphiqlPersistStateInURL(true),
+			// Sent with every request but not shown in the editor, so a development token
+			// never lands in the address bar (the state, headers included, is kept in the URL).
+			playground.WithGraphiqlFetcherHeaders(fetcherHeaders),
+			playground.WithStoragePrefix("customers:"),
+		)
+	}
+	withHeaders, withoutHeaders := page(headers), page(nil)
 	files := http.StripPrefix("/graphiql/", http.FileServerFS(sub))
 	mux := http.NewServeMux()
 	mux.Handle("GET /graphiql/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +91,29 @@ func newGraphiQL(endpoint string, headers map[string]string) http.Handler {
 			http.Redirect(w, r, "/?"+url.Values{"query": {exampleDocument}}.Encode(), http.StatusFound)
 			return
 		}
-		page.ServeHTTP(w, r)
+		w.Header().Set("Cache-Control", "no-store") // no cache keeps a page that may hold a token
+		if fromLoopback(r) {
+			withHeaders.ServeHTTP(w, r)
+			return
+		}
+		withoutHeaders.ServeHTTP(w, r)
 	}))
 	return mux
+}
+
+// fromLoopback reports whether r comes from this machine: its connection's own
+// address is a loopback one, and no proxy header says that it forwards someone
+// else's request (a reverse proxy on the same machine connects from loopback too).
+func fromLoopback(r *http.Request) bool {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if len(r.Header.Values(h)) > 0 {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

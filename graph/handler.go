@@ -44,7 +44,9 @@ type Config struct {
 	CORSOrigins []string
 	// RateLimit limits each caller's requests.
 	RateLimit RateLimit
-	// Metrics, when set, are recorded and served at /metrics.
+	// AuthFailures limits failed authentication per client address.
+	AuthFailures AuthFailureLimit
+	// Metrics, when set, are recorded; NewAdminHandler serves them, on another listener.
 	Metrics *Metrics
 	// GraphiQLHeaders are sent by GraphiQL with every request (a development token).
 	GraphiQLHeaders map[string]string
@@ -52,14 +54,16 @@ type Config struct {
 	Tracer trace.TracerProvider
 }
 
-// NewHandler returns the service's complete HTTP handler, middleware included:
-// GraphQL at /query, GraphiQL at /, /healthz and /readyz. Tests use this same handler.
+// NewHandler returns the service's complete public HTTP handler, middleware
+// included: GraphQL at /query, GraphiQL at /, /healthz and /readyz (metrics and
+// profiles are NewAdminHandler's). Tests use this same handler.
 func NewHandler(cfg Config) http.Handler {
 	if cfg.Verifier == nil {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
-	gql := withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg)))
+	gql := withAuthFailureLimit(cfg.AuthFailures,
+		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg))))
 	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
@@ -81,9 +85,6 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	if cfg.Metrics != nil {
-		mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	}
 	var h http.Handler = mux
 	h = withLoaders(cfg.Resolver, h)
 	h = withCaller(cfg.TrustedProxies, h)

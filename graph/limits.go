@@ -167,6 +167,9 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Query.Users = func(child int, _ *models.UserFilter, _ []models.UserOrder, first *int32, _ *string, last *int32, _ *string, _ *int32) int {
 		return 1 + rows(first, last)*child
 	}
+	c.Query.APITokens = func(child int, first *int32, _ *string, last *int32, _ *string) int {
+		return 1 + rows(first, last)*child
+	}
 	c.Customer.Users = func(child int, _ *models.UserFilter, _ []models.UserOrder, first *int32, _ *string, last *int32, _ *string) int {
 		return 1 + rows(first, last)*child
 	}

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,19 +12,38 @@ import (
 
 func TestMetrics(t *testing.T) {
 	t.Parallel()
-	a := MustAPI(t, func(c *graph.Config) { c.Metrics = graph.NewMetrics(nil) })
+	m := graph.NewMetrics(nil)
+	a := MustAPI(t, func(c *graph.Config) { c.Metrics = m })
+	admin := httptest.NewServer(graph.NewAdminHandler(m))
+	t.Cleanup(admin.Close)
 	a.do(`query ListCustomers { customers { totalCount } }`, nil)
 	a.do(`query ListCustomers { customers { totalCount } }`, nil)
 	a.do(`query Missing { customer(id: "nope") { id } }`, nil)
 	a.as("", `query Anonymous { customers { totalCount } }`, nil)
 	a.post(`{"query":"{ viewer { email } }"}`, map[string]string{"Authorization": "Bearer not-a-jwt"})
 
-	res, err := http.Get(a.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	// Metrics and profiles are the admin listener's, never the public one's.
+	for _, path := range []string{"/metrics", "/debug/pprof/"} {
+		if status, _ := get(a.srv.URL + path); status != http.StatusNotFound {
+			t.Errorf("public %s: %d, want 404", path, status)
+		}
+	}
+	if status, body := get(admin.URL + "/debug/pprof/heap?debug=1"); status != 200 || !strings.Contains(body, "heap profile") {
+		t.Errorf("admin heap profile: %d", status)
+	}
+	status, body := get(admin.URL + "/metrics")
+	if status != 200 {
+		t.Fatalf("admin /metrics: %d", status)
+	}
 	for _, want := range []string{
 		`customers_requests_total{operation="ListCustomers",outcome="ok"} 2`,
 		`customers_requests_total{operation="Missing",outcome="error"} 1`,
@@ -37,7 +57,7 @@ func TestMetrics(t *testing.T) {
 		`customers_resolvers_per_request_count 5`,
 		`go_goroutines`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}

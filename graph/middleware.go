@@ -230,9 +230,12 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		var u *models.User
+		var tokenID *models.ObjectID // the API token authenticated with; nil for a JWT
 		var err error
 		if strings.HasPrefix(token, models.APITokenPrefix) {
-			u, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
+			var id models.ObjectID
+			u, id, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
+			tokenID = &id
 		} else {
 			var id models.ObjectID
 			if id, err = v.Verify(ctx, token); err != nil {
@@ -246,18 +249,20 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			unauthenticated(ctx, w, err.Error())
 			return
 		case err != nil:
-			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", err.Error()))
+			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", models.LogSafeError(err)))
 			writeErrors(ctx, w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
 			return
 		}
 		c := models.CallerFrom(ctx)
-		c.UserID, c.User = &u.ID, u
+		c.UserID, c.User, c.APITokenID = &u.ID, u, tokenID
 		next.ServeHTTP(w, req.WithContext(models.WithCaller(ctx, c)))
 	})
 }
 
-// unauthenticated answers 401 with a GraphQL error body.
+// unauthenticated answers 401 with a GraphQL error body, and charges the failure to
+// the client's address.
 func unauthenticated(ctx context.Context, w http.ResponseWriter, msg string) {
+	chargeFailedAttempt(ctx)
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	writeErrors(ctx, w, http.StatusUnauthorized, msg, models.Unauthenticated.Code(), "")
 }

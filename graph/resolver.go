@@ -27,7 +27,7 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 		UserStore:     models.NewUserStore(db, cursors),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
 		AuditStore:    models.NewAuditStore(db, cursors),
-		APITokenStore: models.NewAPITokenStore(db),
+		APITokenStore: models.NewAPITokenStore(db, cursors),
 	}
 }
 

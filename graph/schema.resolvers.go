@@ -14,6 +14,12 @@ import (
 	"github.com/cloudcomms/customers/models"
 )
 
+// TotalCount is the resolver for the totalCount field.
+func (r *apiTokenConnectionResolver) TotalCount(ctx context.Context, obj *models.APITokenPage) (int32, error) {
+	n, err := r.APITokenStore.CountAPITokens(ctx)
+	return int32(n), err
+}
+
 // Actor is the resolver for the actor field.
 func (r *auditEventResolver) Actor(ctx context.Context, obj *models.AuditEvent) (*models.User, error) {
 	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.ActorID)
@@ -170,8 +176,9 @@ func (r *queryResolver) AuditEvents(ctx context.Context, customerID models.Objec
 }
 
 // APITokens is the resolver for the apiTokens field.
-func (r *queryResolver) APITokens(ctx context.Context) ([]models.APIToken, error) {
-	return r.APITokenStore.APITokens(ctx)
+func (r *queryResolver) APITokens(ctx context.Context, first *int32, after *string, last *int32, before *string) (*models.APITokenPage, error) {
+	page := models.PageArgs{First: first, After: after, Last: last, Before: before}
+	return r.APITokenStore.FindAPITokens(ctx, page)
 }
 
 // Customer is the resolver for the customer field.
@@ -227,6 +234,11 @@ func (r *userConnectionResolver) TotalCount(ctx context.Context, obj *models.Use
 	return int32(n), err
 }
 
+// ApiTokenConnection returns generated.ApiTokenConnectionResolver implementation.
+func (r *Resolver) ApiTokenConnection() generated.ApiTokenConnectionResolver {
+	return &apiTokenConnectionResolver{r}
+}
+
 // AuditEvent returns generated.AuditEventResolver implementation.
 func (r *Resolver) AuditEvent() generated.AuditEventResolver { return &auditEventResolver{r} }
 
@@ -266,6 +278,7 @@ func (r *Resolver) UserConnection() generated.UserConnectionResolver {
 }
 
 type (
+	apiTokenConnectionResolver   struct{ *Resolver }
 	auditEventResolver           struct{ *Resolver }
 	auditEventConnectionResolver struct{ *Resolver }
 	customerResolver             struct{ *Resolver }

@@ -22,6 +22,11 @@ const APITokenPrefix = "cca_"
 // MaxAPITokenName is the longest token name, in characters.
 const MaxAPITokenName = 100
 
+// MaxActiveAPITokens is how many tokens that are neither revoked nor expired a user
+// may have: enough for a service per environment, few enough that a leaked JWT
+// cannot scatter credentials (and the list stays small).
+const MaxActiveAPITokens = 50
+
 // APIToken is a long-lived credential of a user, for backend-for-frontend services.
 // It acts as its user, with that user's current permissions.
 type APIToken struct {
@@ -38,11 +43,41 @@ type APIToken struct {
 // TableName tells GORM the table.
 func (APIToken) TableName() string { return "api_tokens" }
 
-// APITokenStore keeps API tokens.
-type APITokenStore struct{ db *gorm.DB }
+// APITokenEdge is one token of a page with its cursor.
+type APITokenEdge struct {
+	Cursor string
+	Node   *APIToken
+}
 
-// NewAPITokenStore returns a store over db.
-func NewAPITokenStore(db *gorm.DB) *APITokenStore { return &APITokenStore{db: db} }
+// APITokenPage is one page of a user's tokens.
+type APITokenPage struct {
+	Edges    []APITokenEdge
+	PageInfo PageInfo
+}
+
+// Nodes returns the page's tokens without their cursors.
+func (p *APITokenPage) Nodes() []*APIToken {
+	out := make([]*APIToken, len(p.Edges))
+	for i, e := range p.Edges {
+		out[i] = e.Node
+	}
+	return out
+}
+
+// apiTokenOrdering is newest first: ids begin with their creation second.
+var apiTokenOrdering = ordering[APIToken]{{name: "ID", column: "id", desc: true, kind: keyID, value: func(t *APIToken) any { return t.ID }}}
+
+// APITokenStore keeps API tokens, and remembers for a minute the ones it refused.
+type APITokenStore struct {
+	db       *gorm.DB
+	cursors  *Cursors
+	rejected *rejectedTokens
+}
+
+// NewAPITokenStore returns a store over db whose cursors are signed by cursors.
+func NewAPITokenStore(db *gorm.DB, cursors *Cursors) *APITokenStore {
+	return &APITokenStore{db: db, cursors: cursors, rejected: newRejectedTokens()}
+}
 
 func hashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
@@ -50,9 +85,11 @@ func hashSecret(secret string) []byte {
 }
 
 // CreateAPIToken makes a token for the caller and returns it with its secret, which
-// is not stored and cannot be shown again. Errors: Unauthenticated, Invalid.
+// is not stored and cannot be shown again. Errors: Unauthenticated, Forbidden (the
+// caller authenticated with an API token), Invalid, Conflict (MaxActiveAPITokens
+// reached).
 func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time) (*APIToken, string, error) {
-	u, err := requireUser(ctx)
+	u, err := requireTokenMinter(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -76,24 +113,84 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 	}
 	secret := APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt}
-	if err := s.db.WithContext(ctx).Omit("created_at").Clauses(clause.Returning{}).Create(t).Error; err != nil {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockActiveTokenCount(tx, u.ID); err != nil {
+			return err
+		}
+		return tx.Omit("created_at").Clauses(clause.Returning{}).Create(t).Error
+	})
+	if err != nil {
 		return nil, "", fmt.Errorf("create api token: %w", translatePgError(err))
 	}
 	return t, secret, nil
 }
 
-// APITokens returns the caller's tokens, newest first, revoked and expired ones
-// included. Errors: Unauthenticated.
-func (s *APITokenStore) APITokens(ctx context.Context) ([]APIToken, error) {
+// lockActiveTokenCount locks user's row for the rest of transaction tx and then
+// refuses when the user has MaxActiveAPITokens active tokens. The lock makes
+// concurrent creations count one after another; the count is a statement of its
+// own, so that it sees the tokens committed while it waited for the lock.
+func lockActiveTokenCount(tx *gorm.DB, user ObjectID) error {
+	var locked []ObjectID
+	if err := tx.Raw(`SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE`, user).Scan(&locked).Error; err != nil {
+		return err
+	}
+	var active int64
+	err := tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())", user).
+		Count(&active).Error
+	if err != nil {
+		return err
+	}
+	if active >= MaxActiveAPITokens {
+		return Errorf(Conflict, "you have %d active API tokens, the most allowed: revoke one (apiTokenRevoke) before making another", active)
+	}
+	return nil
+}
+
+// requireTokenMinter returns the caller's user unless the caller authenticated with
+// an API token: a token that made tokens would live on in its children after its
+// own revocation, so only a person signed in with a JWT makes them.
+func requireTokenMinter(ctx context.Context) (*User, error) {
 	u, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []APIToken
-	if err := s.db.WithContext(ctx).Where("user_id = ?", u.ID).Order("id DESC").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list api tokens: %w", err)
+	if CallerFrom(ctx).APITokenID != nil {
+		return nil, Errorf(Forbidden, "an API token cannot create API tokens: sign in with a bearer JWT to make one")
 	}
-	return out, nil
+	return u, nil
+}
+
+// FindAPITokens returns one page of the caller's tokens, newest first, revoked and
+// expired ones included. Errors: Unauthenticated, Invalid (page arguments).
+func (s *APITokenStore) FindAPITokens(ctx context.Context, page PageArgs) (*APITokenPage, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID)
+	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page)
+	if err != nil {
+		return nil, err
+	}
+	p := &APITokenPage{Edges: make([]APITokenEdge, len(rows)), PageInfo: info}
+	for i, r := range rows {
+		p.Edges[i] = APITokenEdge{Cursor: cursors[i], Node: r}
+	}
+	return p, nil
+}
+
+// CountAPITokens returns how many tokens the caller has, revoked and expired ones
+// included. Errors: Unauthenticated.
+func (s *APITokenStore) CountAPITokens(ctx context.Context) (int, error) {
+	u, err := requireUser(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count api tokens: %w", err)
+	}
+	return int(n), nil
 }
 
 // RevokeAPIToken revokes a token of the caller (staff: of anyone) at once; revoking
@@ -119,9 +216,14 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 }
 
 // AuthenticateAPIToken returns the user an API token secret acts as, who must be
-// ACTIVE; a token that is unknown, revoked or expired is Unauthenticated. It notes
+// ACTIVE, and the token's id; a token that is unknown, revoked or expired is
+// Unauthenticated, and is refused again for a minute without a SQL lookup. It notes
 // when the token was last used, at most once a minute.
-func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, error) {
+func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, ObjectID, error) {
+	hash := sha256.Sum256([]byte(secret))
+	if err := s.rejected.get(hash, time.Now()); err != nil {
+		return nil, ObjectID{}, err
+	}
 	var row struct {
 		User
 		TokenID   ObjectID   `gorm:"column:token_id"`
@@ -131,24 +233,30 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.revoked_at, t.expires_at,
 			coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hashSecret(secret)).Take(&row).Error
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash[:]).Take(&row).Error
+	var refused *Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, Errorf(Unauthenticated, "the API token is unknown")
+		refused = Errorf(Unauthenticated, "the API token is unknown")
 	case err != nil:
-		return nil, fmt.Errorf("authenticate api token: %w", err)
+		return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
 	case row.RevokedAt != nil:
-		return nil, Errorf(Unauthenticated, "the API token has been revoked")
+		refused = Errorf(Unauthenticated, "the API token has been revoked")
 	case row.ExpiresAt != nil && !row.ExpiresAt.After(time.Now()):
-		return nil, Errorf(Unauthenticated, "the API token has expired")
+		refused = Errorf(Unauthenticated, "the API token has expired")
 	case row.Status != UserActive:
-		return nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+		// Not remembered: the user may be made active again.
+		return nil, ObjectID{}, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+	}
+	if refused != nil {
+		s.rejected.add(hash, refused, time.Now())
+		return nil, ObjectID{}, refused
 	}
 	if row.Stale {
 		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.TokenID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
-			return nil, fmt.Errorf("authenticate api token: %w", err)
+			return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
 		}
 	}
 	u := row.User
-	return &u, nil
+	return &u, row.TokenID, nil
 }

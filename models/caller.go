@@ -9,10 +9,12 @@ import (
 // carried a valid credential, the acting user (active, as loaded for this request).
 // The HTTP layer puts it in the request's context; the business rules read it there.
 type Caller struct {
-	IP        netip.Addr
-	UserID    *ObjectID
-	User      *User
-	RequestID string
+	IP     netip.Addr
+	UserID *ObjectID
+	User   *User
+	// APITokenID is the API token the caller authenticated with; nil for a JWT.
+	APITokenID *ObjectID
+	RequestID  string
 }
 
 type callerKey struct{}

@@ -39,7 +39,7 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{
+	db, err := gorm.Open(placeholderDialector{postgres.Open(dsn).(*postgres.Dialector)}, &gorm.Config{
 		// Every write here is one statement or opens its own transaction; GORM's
 		// implicit BEGIN/COMMIT around single statements would triple round trips.
 		SkipDefaultTransaction: true,
@@ -68,6 +68,16 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	return db, nil
 }
+
+// placeholderDialector is PostgreSQL's dialector rendering statements for logs and
+// spans with their placeholders ($1, …) instead of their values (emails, filter
+// values, token hashes). GORM renders every logged statement with Explain; its
+// ParamsFilter hook is not enough, because Scan logs through a recorder that ignores
+// the logger's filter.
+type placeholderDialector struct{ *postgres.Dialector }
+
+// Explain returns the statement as sent, without its values.
+func (placeholderDialector) Explain(sql string, _ ...any) string { return sql }
 
 // withStatementTimeout adds PostgreSQL's statement_timeout to a postgres:// URL,
 // unless the URL sets it already.
@@ -124,7 +134,8 @@ func EnsureDatabase(ctx context.Context, dbURL string) error {
 
 // slogGorm sends GORM's log to slog: statements at DEBUG, slow ones at WARN.
 // Failed statements are logged at DEBUG only: the error travels up and is logged
-// once where it is handled.
+// once where it is handled. Statements come with their placeholders ($1, …), never
+// their values (placeholderDialector), and errors through LogSafeError.
 type slogGorm struct {
 	log  *slog.Logger
 	slow time.Duration
@@ -160,7 +171,7 @@ func (l slogGorm) Trace(ctx context.Context, begin time.Time, fc func() (string,
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("err", err.Error()))
+		attrs = append(attrs, slog.String("err", LogSafeError(err)))
 	}
 	l.log.LogAttrs(ctx, level, "sql", attrs...)
 }

@@ -1,11 +1,15 @@
 package models_test
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cloudcomms/customers/internal/pgtest"
 	"github.com/cloudcomms/customers/models"
@@ -24,5 +28,55 @@ func TestStatementTimeout(t *testing.T) {
 	}
 	if err := db.Exec("SELECT pg_sleep(2)").Error; err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Errorf("a 2 s statement: %v, want it cancelled by the timeout", err)
+	}
+}
+
+// TestSlowStatementLogHoldsNoValues makes every statement slow and checks that the
+// WARN lines show placeholders, never the values bound to them, nor the values that
+// PostgreSQL quotes in an error.
+func TestSlowStatementLogHoldsNoValues(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 1, SlowQuery: time.Nanosecond,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const email = "grace.hopper@example.com"
+	var n int
+	if err := db.Raw("SELECT count(*) FROM users, pg_sleep(0.01) WHERE email = ?", email).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("SELECT ?::int", email).Error; err == nil {
+		t.Fatal("casting an email to int succeeded")
+	}
+	got := logs.String()
+	if !strings.Contains(got, `"level":"WARN"`) || !strings.Contains(got, "email = $1") || !strings.Contains(got, "SQLSTATE 22P02") {
+		t.Errorf("want WARN lines with placeholders and the error's SQLSTATE:\n%s", got)
+	}
+	if strings.Contains(got, email) {
+		t.Errorf("the log shows a value:\n%s", got)
+	}
+}
+
+func TestLogSafeError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"DataException", fmt.Errorf("find user: %w", &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type integer: "a@b.example"`, DataTypeName: "int4"}),
+			"find user: SQLSTATE 22P02 int4"},
+		{"Trigger", &pgconn.PgError{Code: "P0001", Message: "email a@b.example is banned", TableName: "users"}, "SQLSTATE P0001 users"},
+		{"Encode", fmt.Errorf("create user: failed to encode args[2]: unable to encode \"a@b.example\" into text format"),
+			"create user: failed to encode args[2]: the value is not shown"},
+		{"UniqueViolation", &pgconn.PgError{Severity: "ERROR", Code: "23505", Message: `duplicate key value violates unique constraint "users_email_key"`},
+			`ERROR: duplicate key value violates unique constraint "users_email_key" (SQLSTATE 23505)`},
+		{"Other", errors.New("context canceled"), "context canceled"},
+	} {
+		if got := models.LogSafeError(tt.err); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

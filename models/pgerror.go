@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -56,4 +57,29 @@ func translateDeleteError(err error) error {
 		return Errorf(Conflict, "the record is still referenced by another record")
 	}
 	return translatePgError(err)
+}
+
+// LogSafeError is err's text for a log line, without the values that some errors
+// quote: PostgreSQL's data exceptions (class 22, "invalid input syntax for type
+// integer: \"…\"") and messages raised by triggers (P0001) keep only their SQLSTATE
+// and the names of the objects involved, and pgx's "failed to encode args[n]" loses
+// the value it shows. The wrapping text ("patch customer …: ") stays.
+func LogSafeError(err error) string {
+	s := err.Error()
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "22") || pg.Code == "P0001") {
+		safe := "SQLSTATE " + pg.Code
+		for _, name := range []string{pg.TableName, pg.ColumnName, pg.DataTypeName, pg.ConstraintName} {
+			if name != "" {
+				safe += " " + name
+			}
+		}
+		s = strings.Replace(s, pg.Error(), safe, 1)
+	}
+	if i := strings.Index(s, "failed to encode args["); i >= 0 {
+		if j := strings.Index(s[i:], "]"); j >= 0 {
+			s = s[:i+j+1] + ": the value is not shown"
+		}
+	}
+	return s
 }

@@ -24,6 +24,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	ApiTokenConnection() ApiTokenConnectionResolver
 	AuditEvent() AuditEventResolver
 	AuditEventConnection() AuditEventConnectionResolver
 	Customer() CustomerResolver
@@ -49,9 +50,21 @@ type ComplexityRoot struct {
 		RevokedAt  func(childComplexity int) int
 	}
 
+	ApiTokenConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
 	ApiTokenCreatePayload struct {
 		Secret func(childComplexity int) int
 		Token  func(childComplexity int) int
+	}
+
+	ApiTokenEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	AuditEvent struct {
@@ -188,7 +201,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APITokens   func(childComplexity int) int
+		APITokens   func(childComplexity int, first *int32, after *string, last *int32, before *string) int
 		AuditEvents func(childComplexity int, customerID models.ObjectID, first *int32, after *string, last *int32, before *string) int
 		Customer    func(childComplexity int, id models.ObjectID) int
 		Customers   func(childComplexity int, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
@@ -277,6 +290,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiToken.RevokedAt(childComplexity), true
 
+	case "ApiTokenConnection.edges":
+		if e.ComplexityRoot.ApiTokenConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.Edges(childComplexity), true
+	case "ApiTokenConnection.nodes":
+		if e.ComplexityRoot.ApiTokenConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.Nodes(childComplexity), true
+	case "ApiTokenConnection.pageInfo":
+		if e.ComplexityRoot.ApiTokenConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.PageInfo(childComplexity), true
+	case "ApiTokenConnection.totalCount":
+		if e.ComplexityRoot.ApiTokenConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenConnection.TotalCount(childComplexity), true
+
 	case "ApiTokenCreatePayload.secret":
 		if e.ComplexityRoot.ApiTokenCreatePayload.Secret == nil {
 			break
@@ -289,6 +327,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApiTokenCreatePayload.Token(childComplexity), true
+
+	case "ApiTokenEdge.cursor":
+		if e.ComplexityRoot.ApiTokenEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Cursor(childComplexity), true
+	case "ApiTokenEdge.node":
+		if e.ComplexityRoot.ApiTokenEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiTokenEdge.Node(childComplexity), true
 
 	case "AuditEvent.actor":
 		if e.ComplexityRoot.AuditEvent.Actor == nil {
@@ -949,7 +1000,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.APITokens(childComplexity), true
+		args, err := ec.field_Query_apiTokens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.APITokens(childComplexity, args["first"].(*int32), args["after"].(*string), args["last"].(*int32), args["before"].(*string)), true
 	case "Query.auditEvents":
 		if e.ComplexityRoot.Query.AuditEvents == nil {
 			break
@@ -1478,6 +1534,26 @@ type ApiToken {
   expiresAt: DateTime
   "When the token was revoked; null while it is not."
   revokedAt: DateTime
+}
+
+"An API token with the cursor that marks its place in a connection."
+type ApiTokenEdge {
+  "Opaque cursor of this token; pass it as after or before."
+  cursor: String!
+  "The token."
+  node: ApiToken!
+}
+
+"One page of your API tokens."
+type ApiTokenConnection {
+  "The tokens of the page, with their cursors."
+  edges: [ApiTokenEdge!]!
+  "The tokens of the page."
+  nodes: [ApiToken!]!
+  "Where the page sits."
+  pageInfo: PageInfo!
+  "How many tokens you have in all, revoked and expired ones included (counted only when asked for)."
+  totalCount: Int!
 }
 
 "A new API token and its secret."
@@ -2144,8 +2220,20 @@ type Query {
     before: String
   ): AuditEventConnection!
 
-  "Your API tokens, newest first, revoked and expired ones included. Never their secrets."
-  apiTokens: [ApiToken!]!
+  """
+  Your API tokens, newest first, revoked and expired ones included, one page at a time
+  (Relay connection). Never their secrets.
+  """
+  apiTokens(
+    "Page size from the start: 0 to 100, default 20. Not with last."
+    first: Int
+    "Tokens after (older than) this cursor."
+    after: String
+    "Page size from the end: 0 to 100. Not with first."
+    last: Int
+    "Tokens before (newer than) this cursor."
+    before: String
+  ): ApiTokenConnection!
 
   "The customer with this id; null when there is none."
   customer("The customer's id." id: ObjectID!): Customer
@@ -2245,7 +2333,11 @@ type Mutation {
   """
   userDelete("The user's id." id: ObjectID!): User
 
-  "Makes an API token acting as you; its secret is in the answer, and only there."
+  """
+  Makes an API token acting as you; its secret is in the answer, and only there. Only a
+  caller signed in with a JWT makes tokens (FORBIDDEN with an API token), and a user has
+  at most 50 active (neither revoked nor expired) tokens: CONFLICT beyond.
+  """
   apiTokenCreate(
     "What the token is for: 1 to 100 characters."
     name: String!
@@ -2282,6 +2374,20 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 }
 
+func (ec *executionContext) childFields_ApiTokenConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ApiTokenConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ApiTokenConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ApiTokenConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ApiTokenConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenConnection", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiTokenCreatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "token":
@@ -2290,6 +2396,16 @@ func (ec *executionContext) childFields_ApiTokenCreatePayload(ctx context.Contex
 		return ec.fieldContext_ApiTokenCreatePayload_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiTokenCreatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiTokenEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ApiTokenEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ApiTokenEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiTokenEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_AuditEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

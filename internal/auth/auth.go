@@ -28,6 +28,11 @@ type Config struct {
 	Audience string
 	// Leeway is the clock skew allowed on exp and nbf.
 	Leeway time.Duration
+	// MaxTTL is the longest lifetime a token may have (0: no limit), measured as
+	// exp − now and, when the token has an iat, as exp − iat, each with the leeway.
+	// A stolen token is worth only as long as it lives: a signer that mints tokens
+	// valid for years must not make them valid here.
+	MaxTTL time.Duration
 	// JWKSRefreshLimit is the shortest time between two fetches of the key set that an
 	// unknown key id triggers, so that made-up key ids cannot flood the key server.
 	JWKSRefreshLimit time.Duration
@@ -82,7 +87,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 // Enabled reports whether any token can be verified.
 func (v *Verifier) Enabled() bool { return len(v.methods) > 0 }
 
-// Verify checks a bearer token (signature, algorithm, exp, nbf, iss, aud) and returns
+// Verify checks a bearer token (signature, algorithm, exp, nbf, iss, aud, lifetime) and returns
 // the user id in its subject. Its error says which check failed, in words fit for
 // the client, never why a signature failed in detail.
 func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, error) {
@@ -113,11 +118,41 @@ func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, e
 	if err != nil {
 		return models.ObjectID{}, errors.New(reason(err))
 	}
+	if err := v.checkLifetime(claims, time.Now()); err != nil {
+		return models.ObjectID{}, err
+	}
 	id, err := models.ParseObjectID(claims.Subject)
 	if err != nil {
 		return models.ObjectID{}, errors.New("the token's subject is not a user id")
 	}
 	return id, nil
+}
+
+// checkLifetime refuses a token that lives longer than MaxTTL (with the leeway),
+// counted from now and, when it says when it was issued, from then.
+func (v *Verifier) checkLifetime(c jwt.RegisteredClaims, now time.Time) error {
+	limit := v.cfg.MaxTTL
+	if limit <= 0 {
+		return nil
+	}
+	exp := c.ExpiresAt.Time // required by the parser
+	tooLong := exp.Sub(now) > limit+v.cfg.Leeway || c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > limit+v.cfg.Leeway
+	if tooLong {
+		return fmt.Errorf("the token lives longer than the %s this server accepts: ask for one that expires sooner", shortDuration(limit))
+	}
+	return nil
+}
+
+// shortDuration writes d without its zero minutes and seconds: 24h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // reason names the failed check of a parse error.
@@ -152,10 +187,14 @@ func BearerToken(header string) (token string, ok bool) {
 }
 
 // Sign returns an HS256 token for user that expires after ttl, with the issuer and
-// audience of cfg. It serves development (`customers token`) and tests.
+// audience of cfg; a ttl beyond cfg.MaxTTL is refused, as Verify would refuse the
+// token. It serves development (`customers token`) and tests.
 func Sign(cfg Config, user models.ObjectID, ttl time.Duration) (string, error) {
 	if len(cfg.Secret) == 0 {
-		return "", fmt.Errorf("no JWT secret to sign with")
+		return "", fmt.Errorf("no JWT secret to sign with: set JWT_SECRET")
+	}
+	if cfg.MaxTTL > 0 && ttl > cfg.MaxTTL {
+		return "", fmt.Errorf("a lifetime of %s is longer than JWT_MAX_TTL (%s), which the server accepts", shortDuration(ttl), shortDuration(cfg.MaxTTL))
 	}
 	now := time.Now()
 	claims := jwt.RegisteredClaims{

@@ -222,3 +222,45 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestMaxTTL refuses tokens that live longer than MaxTTL, counted from now and from
+// their iat, with the leeway.
+func TestMaxTTL(t *testing.T) {
+	cfg := auth.Config{Secret: secret, Leeway: 30 * time.Second, MaxTTL: 24 * time.Hour}
+	v, err := auth.NewVerifier(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	at := func(iat *time.Time, exp time.Time) string {
+		return sign(t, jwt.SigningMethodHS256, "", secret, claims(func(c *jwt.RegisteredClaims) {
+			c.Issuer, c.Audience, c.IssuedAt, c.NotBefore, c.ExpiresAt = "", nil, nil, nil, jwt.NewNumericDate(exp)
+			if iat != nil {
+				c.IssuedAt = jwt.NewNumericDate(*iat)
+			}
+		}))
+	}
+	twoDaysAgo := now.Add(-48 * time.Hour)
+	const refused = "the token lives longer than the 24h this server accepts"
+	for _, tt := range []struct {
+		name, token, want string
+	}{
+		{"Day", at(&now, now.Add(24*time.Hour)), ""},
+		{"DayWithinLeeway", at(nil, now.Add(24*time.Hour+20*time.Second)), ""},
+		{"HundredYears", at(&now, now.AddDate(100, 0, 0)), refused},
+		{"HundredYearsNoIAT", at(nil, now.AddDate(100, 0, 0)), refused},
+		{"DayAndAnHour", at(nil, now.Add(25*time.Hour)), refused},
+		{"IssuedLongAgo", at(&twoDaysAgo, now.Add(time.Hour)), refused},
+	} {
+		_, err := v.Verify(context.Background(), tt.token)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)) {
+			t.Errorf("%s: Verify error = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	if _, err := auth.Sign(cfg, user, 24*time.Hour); err != nil {
+		t.Errorf("Sign for 24h: %v", err)
+	}
+	if _, err := auth.Sign(cfg, user, 25*time.Hour); err == nil || !strings.Contains(err.Error(), "longer than JWT_MAX_TTL (24h)") {
+		t.Errorf("Sign for 25h: %v", err)
+	}
+}

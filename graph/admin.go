@@ -1,0 +1,24 @@
+package graph
+
+import (
+	"net/http"
+	"net/http/pprof"
+)
+
+// NewAdminHandler serves what operators need and clients must not see: Prometheus
+// metrics at /metrics (when m is set) and Go's profiler under /debug/pprof/. It is
+// meant for a listener of its own (ADMIN_ADDR, loopback by default), never the
+// public one: metrics name every operation clients send, and profiles cost CPU and
+// reveal the program.
+func NewAdminHandler(m *Metrics) http.Handler {
+	mux := http.NewServeMux()
+	if m != nil {
+		mux.Handle("GET /metrics", m.Handler())
+	}
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}

@@ -78,3 +78,29 @@ func TestRejectedAPITokenCostsNoSQL(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailProbesSpendFailureBudget: asking whether an email is in use (a userCreate
+// refused with "is already taken") spends the caller's failed-attempt budget like a
+// bad credential, so addresses cannot be enumerated at the API's full speed.
+func TestEmailProbesSpendFailureBudget(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.AuthFailures = graph.AuthFailureLimit{Burst: 2, Refill: time.Hour} })
+	a.seedLinked(1)
+	admin := a.userID("admin.linked001@example.com")
+	customer := a.customerID("Linked 001")
+	probe := func(email string) response {
+		return a.as(admin, `mutation($in: UserCreateInput!) { userCreate(input: $in) { id } }`,
+			map[string]any{"in": map[string]any{"customerId": customer, "email": email, "first": "P", "last": "Robe"}})
+	}
+	if r := probe("fresh.address@example.com"); r.Errors != nil {
+		t.Fatalf("a free address: %v", r.codes())
+	}
+	for i := range 2 {
+		if r := probe("staff@platform.example"); strings.Join(r.codes(), ",") != "BAD_USER_INPUT input.email" {
+			t.Fatalf("probe %d: %d %v", i+1, r.Status, r.codes())
+		}
+	}
+	if r := probe("another.address@example.com"); r.Status != 429 {
+		t.Errorf("after two probes: %d %v, want 429", r.Status, r.codes())
+	}
+}

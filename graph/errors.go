@@ -28,6 +28,11 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		g := present(ctx, err)
 		code, _ := g.Extensions["code"].(string)
 		infoFrom(ctx).addCode(code)
+		if e := (*models.Error)(nil); errors.As(err, &e) && e.Probe {
+			// The refusal told the caller something about other tenants' data (an
+			// email in use): guessing that way costs like guessing credentials.
+			chargeFailedAttempt(ctx)
+		}
 		return g
 	}
 }

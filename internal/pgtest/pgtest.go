@@ -164,11 +164,22 @@ func migrate(ctx context.Context, dsn string) error {
 	return migrations.Up(ctx, db)
 }
 
-// dropStaleTemplates removes the templates of earlier migrations and half-built ones,
-// which would otherwise pile up on a developer's server. It is best effort: a template
-// that cannot be dropped now is tried again with the next new template.
+// keptTemplates is how many templates of other migrations survive a new one: the
+// worktrees or branches tested side by side on one server each need their own, and
+// a template dropped under a running test binary fails its next database.
+const keptTemplates = 4
+
+// dropStaleTemplates removes half-built templates and all but the newest
+// keptTemplates of the earlier ones (by OID, which grows with creation), which would
+// otherwise pile up on a developer's server. It is best effort: a template that
+// cannot be dropped now is tried again with the next new template.
 func dropStaleTemplates(ctx context.Context, keep string) {
-	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'customers\_tmpl\_%' AND datname <> $1`, keep)
+	// A half-built one is abandoned: its builder would still hold the lock we hold.
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM (
+			SELECT datname, datname LIKE '%\_building' AS building,
+				row_number() OVER (PARTITION BY datname LIKE '%\_building' ORDER BY oid DESC) AS newest
+			FROM pg_database WHERE datname LIKE 'customers\_tmpl\_%' AND datname <> $1) t
+		WHERE building OR newest > $2`, keep, keptTemplates)
 	if err != nil {
 		return
 	}

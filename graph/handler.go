@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler"
+	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -64,7 +62,7 @@ func NewHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	gql := withAuthFailureLimit(cfg.AuthFailures,
 		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg))))
-	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBodyLimit(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
+	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBody(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
 	}
@@ -92,35 +90,31 @@ func NewHandler(cfg Config) http.Handler {
 	return withRequestID(h)
 }
 
-// newGraphQLServer sets up gqlgen with explicit transports, the error presenter and
-// the panic handler.
-func newGraphQLServer(cfg Config) *handler.Server {
+// newGraphQLServer sets up gqlgen's executor behind explicit transports, with the
+// documents prepared in front of it, the error presenter and the panic handler.
+func newGraphQLServer(cfg Config) *graphQLServer {
 	schema := generated.Config{Resolvers: cfg.Resolver}
 	complexity(&schema.Complexity)
-	srv := handler.New(generated.NewExecutableSchema(schema))
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	// Parsed and validated documents are reused: clients send the same few again and again.
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	if cfg.Introspection {
-		srv.Use(extension.Introspection{})
-	}
+	es := generated.NewExecutableSchema(schema)
+	exec := &executor{Executor: gqlexecutor.New(es), docs: newDocuments(es.Schema(), cfg.Limits), trusted: cfg.TrustedDocuments}
 	if cfg.PersistedQueries > 0 {
-		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.PersistedQueries)})
+		exec.persisted = newPersistedQueries(cfg.PersistedQueries)
 	}
-	if cfg.TrustedDocuments != nil {
-		srv.Use(cfg.TrustedDocuments)
+	exec.SetQueryCache(preparedDocument{})
+	if cfg.Introspection {
+		exec.Use(extension.Introspection{})
 	}
-	useLimits(srv, cfg.Limits)
-	srv.SetErrorPresenter(presentError(cfg.Logger))
-	srv.AroundFields(countFields)
+	if cfg.Limits.MaxComplexity > 0 {
+		exec.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
+	}
+	exec.SetErrorPresenter(presentError(cfg.Logger))
+	exec.AroundFields(countFields)
 	if cfg.Tracer != nil {
-		srv.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
+		exec.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
 	}
-	srv.SetRecoverFunc(recoverPanic)
-	srv.AroundFields(splitValidationErrors)
-	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	exec.SetRecoverFunc(recoverPanic)
+	exec.AroundFields(splitValidationErrors)
+	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {
@@ -129,5 +123,5 @@ func newGraphQLServer(cfg Config) *handler.Server {
 		infoFrom(ctx).setOperation(name)
 		return next(ctx)
 	})
-	return srv
+	return &graphQLServer{transports: []graphql.Transport{transport.Options{}, transport.GET{}, transport.POST{}}, exec: exec}
 }

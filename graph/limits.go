@@ -3,15 +3,17 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"time"
+	"unicode/utf8"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -43,26 +45,83 @@ var DefaultLimits = Limits{
 	MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxFields: 500, MaxComplexity: 10000, Timeout: 10 * time.Second,
 }
 
-// withBodyLimit answers 413 when a request body is larger than max bytes.
-func withBodyLimit(max int64, next http.Handler) http.Handler {
-	if max <= 0 {
-		return next
-	}
+// withBody reads a request's body whole, answering 413 when it is larger than max
+// bytes (0: no limit), and 400 to a POST whose body is not one JSON object of UTF-8
+// text: a batch (a JSON array), malformed JSON, invalid UTF-8. Its messages never
+// repeat the body, which gqlgen's would.
+func withBody(limit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeErrors(r.Context(), w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the request body is larger than the limit of %d bytes", max), "REQUEST_TOO_LARGE", "")
-			return
+		reader := r.Body
+		if limit > 0 {
+			reader = http.MaxBytesReader(w, r.Body, limit)
 		}
-		if err != nil {
+		// Sized once from Content-Length (within the limit), not grown by doubling.
+		buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), limit)+bytes.MinRead))
+		_, err := buf.ReadFrom(reader)
+		body := buf.Bytes()
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			writeErrors(r.Context(), w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("the request body is larger than the limit of %d bytes", limit), "REQUEST_TOO_LARGE", "")
+			return
+		case err != nil:
 			writeErrors(r.Context(), w, http.StatusBadRequest, "the request body could not be read", models.Invalid.Code(), "")
 			return
+		}
+		if r.Method == http.MethodPost {
+			if msg := checkJSONBody(body); msg != "" {
+				writeErrors(r.Context(), w, http.StatusBadRequest, msg, models.Invalid.Code(), "")
+				return
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkJSONBody says what is wrong with a POST body, or "" when it is one JSON
+// object of valid UTF-8 text.
+func checkJSONBody(body []byte) string {
+	switch trimmed := bytes.TrimLeft(body, " \t\r\n"); {
+	case !utf8.Valid(body):
+		return "the request body is not valid UTF-8"
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		return "batched requests (a JSON array) are not supported: send one operation per request"
+	case len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(body):
+		return "the request body must be one JSON object: {\"query\": \"…\", \"variables\": {…}}"
+	case jsonDepth(body) > maxJSONDepth:
+		return fmt.Sprintf("the request body nests JSON more than %d levels deep", maxJSONDepth)
+	}
+	return ""
+}
+
+// maxJSONDepth bounds the nesting of a request body. The deepest input the schema
+// takes (a filter's and/or/not, 8 levels) nests about 20 levels; decoding variables
+// and reading them as arguments costs more than linear time in their depth.
+const maxJSONDepth = 64
+
+// jsonDepth returns how deep the arrays and objects of valid JSON nest.
+func jsonDepth(body []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped = c == '\\'
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // withTimeout ends a request's context after d, which cancels its SQL.
@@ -77,70 +136,171 @@ func withTimeout(d time.Duration, next http.Handler) http.Handler {
 	})
 }
 
-// useLimits installs the document limits on a gqlgen server.
-func useLimits(srv interface {
-	Use(graphql.HandlerExtension)
-	SetParserTokenLimit(int)
-}, l Limits) {
-	if l.MaxTokens > 0 {
-		srv.SetParserTokenLimit(l.MaxTokens)
-	}
-	if l.MaxDepth > 0 || l.MaxFields > 0 {
-		srv.Use(shapeLimit{maxDepth: l.MaxDepth, maxFields: l.MaxFields})
-	}
-	if l.MaxComplexity > 0 {
-		srv.Use(extension.FixedComplexityLimit(l.MaxComplexity))
-	}
+// Introspection bounds that hold whatever the limits are. graphql-js's
+// getIntrospectionQuery asks for ofType 9 levels deep, and every client asks for the
+// schema once per operation; gqlparser's MaxIntrospectionDepth rule bounds the
+// nesting of fields, interfaces, possibleTypes and inputFields.
+const (
+	maxOfTypeDepth = 12
+	maxSchemaDumps = 1
+)
+
+// shape is what the limits measure of a selection set: how deep its fields nest
+// (ofType, a type reference's chain, is bounded on its own and does not count), how
+// many fields it selects with every fragment spread expanded, how deep ofType
+// nests, and how many times it asks for the whole schema.
+type shape struct{ depth, fields, ofType, schemas int }
+
+// add combines the shapes of two selections of one set.
+func (s shape) add(o shape) shape {
+	return shape{depth: max(s.depth, o.depth), fields: satAdd(s.fields, o.fields),
+		ofType: max(s.ofType, o.ofType), schemas: satAdd(s.schemas, o.schemas)}
 }
 
-// shapeLimit refuses operations that nest too deep or select too many fields.
-type shapeLimit struct{ maxDepth, maxFields int }
+// satAdd adds without overflowing: with the field limit off, a fragment fan-out
+// counts 2^n fields.
+func satAdd(a, b int) int { return min(a+b, math.MaxInt32) }
 
-// ExtensionName names the extension for gqlgen.
-func (shapeLimit) ExtensionName() string { return "ShapeLimit" }
+// measurer measures the operations of one document. Each fragment is measured once
+// and its shape reused at every spread, so the work is linear in the document's
+// size even when fragments spread one another exponentially often; and it stops as
+// soon as a limit is passed.
+type measurer struct {
+	limits    Limits
+	fragments map[string]*ast.FragmentDefinition
+	memo      map[string]shape
+	active    map[string]bool // fragments being measured: a spread of one is a cycle
+}
 
-// Validate accepts every schema.
-func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationContext measures the operation before it runs.
-func (s shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	depth, fields := measure(oc.Operation.SelectionSet, oc.Doc.Fragments, 1, map[string]bool{})
-	switch {
-	case s.maxDepth > 0 && depth > s.maxDepth:
-		return limitError("DEPTH_LIMIT_EXCEEDED", "the operation nests %d levels deep, more than the limit of %d", depth, s.maxDepth)
-	case s.maxFields > 0 && fields > s.maxFields:
-		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects %d fields, more than the limit of %d", fields, s.maxFields)
+// checkShape refuses a document any of whose operations passes a limit.
+func (l Limits) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
+	m := measurer{limits: l, fragments: map[string]*ast.FragmentDefinition{}, memo: map[string]shape{}, active: map[string]bool{}}
+	for _, f := range doc.Fragments {
+		if _, dup := m.fragments[f.Name]; !dup { // validation reports duplicates
+			m.fragments[f.Name] = f
+		}
+	}
+	for _, op := range doc.Operations {
+		for _, v := range op.VariableDefinitions {
+			if err := checkValueDepth(v.DefaultValue); err != nil {
+				return err
+			}
+		}
+		if _, err := m.selectionSet(op.SelectionSet); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// measure returns the depth and the number of fields of a selection set, following
-// fragment spreads (each fragment once per path, so a cycle cannot loop).
-func measure(set ast.SelectionSet, fragments ast.FragmentDefinitionList, level int, seen map[string]bool) (depth, fields int) {
+// maxValueDepth bounds how deep the list and object values of a document nest, as
+// maxJSONDepth bounds variables: reading a value as an argument costs gqlgen time
+// quadratic in its depth.
+const maxValueDepth = maxJSONDepth
+
+// checkValueDepth refuses a value (nil: none) nested deeper than maxValueDepth.
+func checkValueDepth(v *ast.Value) *gqlerror.Error {
+	if valueDepth(v) > maxValueDepth {
+		return limitError("DEPTH_LIMIT_EXCEEDED", "a value nests lists and objects more than the limit of %d levels deep", maxValueDepth)
+	}
+	return nil
+}
+
+func valueDepth(v *ast.Value) int {
+	if v == nil || v.Kind != ast.ListValue && v.Kind != ast.ObjectValue {
+		return 0
+	}
+	deepest := 0
+	for _, c := range v.Children {
+		deepest = max(deepest, valueDepth(c.Value))
+	}
+	return 1 + deepest
+}
+
+// checkArguments applies checkValueDepth to the arguments of a field and of its
+// directives.
+func checkArguments(f *ast.Field) *gqlerror.Error {
+	args := slices.Clone(f.Arguments)
+	for _, d := range f.Directives {
+		args = append(args, d.Arguments...)
+	}
+	for _, a := range args {
+		if err := checkValueDepth(a.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *measurer) selectionSet(set ast.SelectionSet) (shape, *gqlerror.Error) {
+	var s shape
 	for _, sel := range set {
-		var d, f int
+		var c shape
+		var err *gqlerror.Error
 		switch sel := sel.(type) {
 		case *ast.Field:
-			if sel.Name == "__schema" || sel.Name == "__type" {
-				continue // introspection: its size is the schema's, not the client's choice
+			if err := checkArguments(sel); err != nil {
+				return s, err
 			}
-			d, f = level, 1
-			if len(sel.SelectionSet) > 0 {
-				cd, cf := measure(sel.SelectionSet, fragments, level+1, seen)
-				d, f = max(d, cd), f+cf
+			c, err = m.selectionSet(sel.SelectionSet)
+			c.fields = satAdd(c.fields, 1)
+			switch sel.Name {
+			case "ofType":
+				c.ofType++
+			case "__schema":
+				c.schemas++
+				c.depth++
+			default:
+				c.depth++
 			}
 		case *ast.InlineFragment:
-			d, f = measure(sel.SelectionSet, fragments, level, seen)
+			c, err = m.selectionSet(sel.SelectionSet)
 		case *ast.FragmentSpread:
-			if def := fragments.ForName(sel.Name); def != nil && !seen[sel.Name] {
-				seen[sel.Name] = true
-				d, f = measure(def.SelectionSet, fragments, level, seen)
-				delete(seen, sel.Name)
-			}
+			c, err = m.fragment(sel.Name)
 		}
-		depth, fields = max(depth, d), fields+f
+		if err != nil {
+			return s, err
+		}
+		s = s.add(c)
+		if err := m.limits.check(s); err != nil {
+			return s, err
+		}
 	}
-	return depth, fields
+	return s, nil
+}
+
+// fragment returns the shape of the fragment name, measured at its first spread.
+// A fragment that spreads itself, directly or not, counts nothing the second time:
+// validation refuses the cycle.
+func (m *measurer) fragment(name string) (shape, *gqlerror.Error) {
+	if s, ok := m.memo[name]; ok {
+		return s, nil
+	}
+	def := m.fragments[name]
+	if def == nil || m.active[name] {
+		return shape{}, nil
+	}
+	m.active[name] = true
+	s, err := m.selectionSet(def.SelectionSet)
+	delete(m.active, name)
+	m.memo[name] = s
+	return s, err
+}
+
+// check refuses s when it passes a limit. Every measure only grows as selections
+// combine, so a part over a limit means that the whole is over it too.
+func (l Limits) check(s shape) *gqlerror.Error {
+	switch {
+	case l.MaxDepth > 0 && s.depth > l.MaxDepth:
+		return limitError("DEPTH_LIMIT_EXCEEDED", "the operation nests more than the limit of %d levels deep", l.MaxDepth)
+	case l.MaxFields > 0 && s.fields > l.MaxFields:
+		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects more than the limit of %d fields", l.MaxFields)
+	case s.ofType > maxOfTypeDepth:
+		return limitError("INTROSPECTION_LIMIT_EXCEEDED", "the operation nests ofType more than the limit of %d levels deep", maxOfTypeDepth)
+	case s.schemas > maxSchemaDumps:
+		return limitError("INTROSPECTION_LIMIT_EXCEEDED", "the operation asks for __schema more than the limit of %d time", maxSchemaDumps)
+	}
+	return nil
 }
 
 func limitError(code, format string, args ...any) *gqlerror.Error {

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +12,58 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
+
+// persistedQueryBytes bounds the memory of automatic persisted queries, whose
+// documents clients choose.
+const persistedQueryBytes = 16 << 20
+
+// persistedQueries are automatic persisted queries (Apollo's protocol): once the
+// server knows a document, a client sends its SHA-256 instead of its text. A
+// document is remembered only after it proved valid, so refused documents take no
+// room.
+type persistedQueries struct{ cache *sizedLRU[string] }
+
+func newPersistedQueries(entries int) *persistedQueries {
+	return &persistedQueries{cache: newSizedLRU(entries, persistedQueryBytes, func(hash, query string) int {
+		return len(hash) + len(query)
+	})}
+}
+
+// resolve fills in the document of a request that sent only its hash. It returns
+// the hash to remember the document under once the document proves valid: a
+// request that sent both.
+func (q *persistedQueries) resolve(p *graphql.RawParams) (register string, err *gqlerror.Error) {
+	ext, ok := p.Extensions["persistedQuery"].(map[string]any)
+	if !ok {
+		return "", nil
+	}
+	hash, _ := ext["sha256Hash"].(string)
+	if fmt.Sprint(ext["version"]) != "1" {
+		return "", gqlerror.Errorf("unsupported persisted query version: want 1")
+	}
+	if p.Query == "" {
+		if p.Query, ok = q.cache.get(hash); !ok {
+			err := gqlerror.Errorf("PersistedQueryNotFound")
+			errcode.Set(err, "PERSISTED_QUERY_NOT_FOUND")
+			return "", err
+		}
+		return "", nil
+	}
+	if documentHash(p.Query) != hash {
+		return "", gqlerror.Errorf("the persisted query's sha256Hash is not the SHA-256 of its query")
+	}
+	return hash, nil
+}
+
+// add remembers the document query under its hash.
+func (q *persistedQueries) add(hash, query string) { q.cache.add(hash, query) }
+
+// documentHash is the lower-case hexadecimal SHA-256 of a document's text, as
+// persisted queries and trusted documents name documents.
+func documentHash(query string) string {
+	sum := sha256.Sum256([]byte(query))
+	return hex.EncodeToString(sum[:])
+}
 
 // TrustedDocuments is an allow-list of GraphQL documents by the SHA-256 of their
 // text: in a locked-down deployment, only these run.
@@ -45,17 +96,10 @@ func LoadTrustedDocuments(path string) (TrustedDocuments, error) {
 	return docs, nil
 }
 
-// ExtensionName names the extension for gqlgen.
-func (TrustedDocuments) ExtensionName() string { return "TrustedDocuments" }
-
-// Validate accepts every schema.
-func (TrustedDocuments) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationParameters refuses a document that is not on the list. It runs
-// after automatic persisted queries, so a document sent by hash is checked too.
-func (t TrustedDocuments) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
-	sum := sha256.Sum256([]byte(p.Query))
-	if t[hex.EncodeToString(sum[:])] {
+// check refuses a document that is not on the list. It runs after automatic
+// persisted queries, so a document sent by hash is checked too.
+func (t TrustedDocuments) check(query string) *gqlerror.Error {
+	if t[documentHash(query)] {
 		return nil
 	}
 	err := gqlerror.Errorf("this server runs only trusted documents, and this one is not on its list")

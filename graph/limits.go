@@ -309,7 +309,10 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 	return err
 }
 
-// complexity sets the cost of connections: their children count once per row.
+// changesPerEvent is what an audit event's list of changes counts as, in rows.
+const changesPerEvent = 10
+
+// complexity sets the cost of lists: their children count once per row.
 func complexity(c *generated.ComplexityRoot) {
 	rows := func(first, last *int32) int {
 		switch {
@@ -339,4 +342,10 @@ func complexity(c *generated.ComplexityRoot) {
 	c.Customer.AuditEvents = func(child int, first *int32, _ *string, last *int32, _ *string) int {
 		return 1 + rows(first, last)*child
 	}
+	c.Query.AuditEvents = func(child int, _ models.ObjectID, first *int32, _ *string, last *int32, _ *string) int {
+		return 1 + rows(first, last)*child
+	}
+	// An event lists the fields its mutation changed: a few for a patch, every
+	// column for a create or a delete; priced as a typical event.
+	c.AuditEvent.Changes = func(child int) int { return 1 + changesPerEvent*child }
 }

@@ -46,6 +46,7 @@ func TestLimits(t *testing.T) {
 		{"FragmentsCount", `{ ...F ...F } fragment F on Query { ` + strings.Repeat("__typename ", 11) + `}`, []string{"FIELD_LIMIT_EXCEEDED"}},
 		{"ComplexityAtLimit", `{ customers(first: 100) { nodes { id } } }`, nil},
 		{"ComplexityOverLimit", `{ customers(first: 100) { nodes { id name } } }`, []string{"COMPLEXITY_LIMIT_EXCEEDED"}},
+		{"AuditEventsCounted", `{ auditEvents(customerId: "000000000000000000000000", first: 100) { nodes { id operation } } }`, []string{"COMPLEXITY_LIMIT_EXCEEDED"}},
 		{"TokensOverLimit", aliases(40), []string{"GRAPHQL_PARSE_FAILED"}},
 		{"IntrospectionNotCounted", `{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name } } } } } } } }`, nil},
 	}

@@ -25,8 +25,12 @@ type Metrics struct {
 }
 
 // maxOperationLabels bounds the operation label: clients name operations, and
-// every name would otherwise become a time series of its own.
-const maxOperationLabels = 200
+// every name would otherwise become a time series of its own; maxOperationLabelBytes
+// bounds each name.
+const (
+	maxOperationLabels     = 200
+	maxOperationLabelBytes = 64
+)
 
 // NewMetrics registers the metrics, with the Go runtime's, the process's and, when
 // db is not nil, the connection pool's.
@@ -66,10 +70,14 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// operationLabel returns op, "anonymous" or, past maxOperationLabels names, "other".
+// operationLabel returns op, "anonymous" or, for a name longer than
+// maxOperationLabelBytes or past maxOperationLabels names, "other".
 func (m *Metrics) operationLabel(op string) string {
-	if op == "" {
+	switch {
+	case op == "":
 		return "anonymous"
+	case len(op) > maxOperationLabelBytes:
+		return "other"
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

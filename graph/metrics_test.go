@@ -21,6 +21,8 @@ func TestMetrics(t *testing.T) {
 	a.do(`query Missing { customer(id: "nope") { id } }`, nil)
 	a.as("", `query Anonymous { customers { totalCount } }`, nil)
 	a.post(`{"query":"{ viewer { email } }"}`, map[string]string{"Authorization": "Bearer not-a-jwt"})
+	long := "Long" + strings.Repeat("x", 200)
+	a.do(`query `+long+` { __typename }`, nil)
 
 	get := func(url string) (int, string) {
 		res, err := http.Get(url)
@@ -49,17 +51,21 @@ func TestMetrics(t *testing.T) {
 		`customers_requests_total{operation="Missing",outcome="error"} 1`,
 		`customers_requests_total{operation="Anonymous",outcome="error"} 1`,
 		`customers_requests_total{operation="anonymous",outcome="refused"} 1`,
+		`customers_requests_total{operation="other",outcome="ok"} 1`,
 		`customers_errors_total{code="BAD_USER_INPUT"} 1`,
 		`customers_errors_total{code="UNAUTHENTICATED"} 2`,
 		`customers_request_duration_seconds_count{operation="ListCustomers"} 2`,
-		`customers_sql_statements_per_request_bucket{le="2"} 3`,
-		`customers_sql_statements_per_request_bucket{le="3"} 5`,
-		`customers_resolvers_per_request_count 5`,
+		`customers_sql_statements_per_request_bucket{le="2"} 4`,
+		`customers_sql_statements_per_request_bucket{le="3"} 6`,
+		`customers_resolvers_per_request_count 6`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if strings.Contains(body, long[:70]) {
+		t.Error("/metrics holds a 204-byte operation name")
 	}
 	if t.Failed() {
 		t.Logf("%s", body)

@@ -39,6 +39,9 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		{"RegisterWithQuery", persisted(doc, sha(doc)), nil},
 		{"HitByHash", persisted("", sha(doc)), nil},
 		{"HashDoesNotMatchQuery", persisted(`{ __typename }`, sha(doc)), []string{"BAD_USER_INPUT"}},
+		// A refused document takes no room: it is not remembered.
+		{"InvalidRefused", persisted(`{ nope }`, sha(`{ nope }`)), []string{"GRAPHQL_VALIDATION_FAILED"}},
+		{"InvalidNotRemembered", persisted("", sha(`{ nope }`)), []string{"PERSISTED_QUERY_NOT_FOUND"}},
 	}
 	for _, s := range steps {
 		r := a.post(s.body, nil)

@@ -72,7 +72,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			MaxBodyBytes:  int64(e.integer("MAX_BODY_BYTES", int(graph.DefaultLimits.MaxBodyBytes), 0)),
 			MaxTokens:     e.integer("MAX_TOKENS", graph.DefaultLimits.MaxTokens, 0),
 			MaxDepth:      e.integer("MAX_DEPTH", graph.DefaultLimits.MaxDepth, 0),
-			MaxFields:     e.integer("MAX_FIELDS", graph.DefaultLimits.MaxFields, 0),
+			MaxFields:     e.integer("MAX_FIELDS", graph.DefaultLimits.MaxFields, 1),
 			MaxComplexity: e.integer("MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, 0),
 			Timeout:       e.duration("REQUEST_TIMEOUT", graph.DefaultLimits.Timeout),
 		},

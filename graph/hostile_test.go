@@ -270,3 +270,23 @@ func BenchmarkHostileCorpus(b *testing.B) {
 		})
 	}
 }
+
+// TestFanOutWithLimitsOff: with every configurable limit off, the field limit still
+// holds at its default, since without it validation and the complexity walk expand
+// a fan-out exponentially often.
+func TestFanOutWithLimitsOff(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.Limits = graph.Limits{} })
+	for _, name := range []string{"FragmentFanOut30", "FragmentFanOutThroughFields"} {
+		for _, tc := range hostileCorpus() {
+			if tc.name != name {
+				continue
+			}
+			start := time.Now()
+			status, code, _ := sendHostile(a.srv.Config.Handler, tc.body())
+			if took := time.Since(start); took > 2*time.Second || code != "FIELD_LIMIT_EXCEEDED" {
+				t.Errorf("%s: %d %s in %v, want FIELD_LIMIT_EXCEEDED within 2 s", name, status, code, took)
+			}
+		}
+	}
+}

@@ -31,7 +31,10 @@ type Limits struct {
 	MaxTokens int
 	// MaxDepth is the deepest selection nesting (fragments followed).
 	MaxDepth int
-	// MaxFields is the most fields (aliases included) an operation may select.
+	// MaxFields is the most fields (aliases included, fragments expanded) an
+	// operation may select. It cannot be turned off, 0 meaning DefaultLimits'
+	// value: validation and complexity expand fragments, exponentially often for a
+	// document built to, and only this bound, checked first, stops such a document.
 	MaxFields int
 	// MaxComplexity is the highest complexity: 1 per field, and a connection
 	// counts its children once per row it may return (first or last, default 20).
@@ -287,14 +290,22 @@ func (m *measurer) fragment(name string) (shape, *gqlerror.Error) {
 	return s, err
 }
 
+// maxFields is MaxFields, or its default when it is 0.
+func (l Limits) maxFields() int {
+	if l.MaxFields > 0 {
+		return l.MaxFields
+	}
+	return DefaultLimits.MaxFields
+}
+
 // check refuses s when it passes a limit. Every measure only grows as selections
 // combine, so a part over a limit means that the whole is over it too.
 func (l Limits) check(s shape) *gqlerror.Error {
 	switch {
 	case l.MaxDepth > 0 && s.depth > l.MaxDepth:
 		return limitError("DEPTH_LIMIT_EXCEEDED", "the operation nests more than the limit of %d levels deep", l.MaxDepth)
-	case l.MaxFields > 0 && s.fields > l.MaxFields:
-		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects more than the limit of %d fields", l.MaxFields)
+	case s.fields > l.maxFields():
+		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects more than the limit of %d fields", l.maxFields())
 	case s.ofType > maxOfTypeDepth:
 		return limitError("INTROSPECTION_LIMIT_EXCEEDED", "the operation nests ofType more than the limit of %d levels deep", maxOfTypeDepth)
 	case s.schemas > maxSchemaDumps:

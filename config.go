@@ -33,7 +33,7 @@ type Config struct {
 	PersistedQueries int             // PERSISTED_QUERIES
 	TrustedDocuments string          // TRUSTED_DOCUMENTS
 	CORSOrigins      []string        // CORS_ORIGINS
-	RateLimit        graph.RateLimit // RATE_LIMIT, RATE_BURST
+	CostLimit        graph.CostLimit // COST_LIMIT, COST_RESTORE_RATE
 	GraphiQLAuth     string          // GRAPHIQL_AUTHORIZATION (development only)
 
 	// AuthFailures (AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL) limits failed
@@ -79,8 +79,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		PersistedQueries: e.integer("PERSISTED_QUERIES", 1000, 0),
 		TrustedDocuments: e.str("TRUSTED_DOCUMENTS", ""),
 		CORSOrigins:      e.list("CORS_ORIGINS"),
-		RateLimit:        graph.RateLimit{Rate: e.float("RATE_LIMIT", 20), Burst: e.integer("RATE_BURST", 40, 0)},
-		GraphiQLAuth:     e.str("GRAPHIQL_AUTHORIZATION", ""),
+		CostLimit: graph.CostLimit{
+			Limit:       e.integer("COST_LIMIT", graph.DefaultCostLimit.Limit, 0),
+			RestoreRate: e.float("COST_RESTORE_RATE", graph.DefaultCostLimit.RestoreRate),
+			MaxCallers:  graph.DefaultCostLimit.MaxCallers,
+		},
+		GraphiQLAuth: e.str("GRAPHIQL_AUTHORIZATION", ""),
 		Auth: auth.Config{
 			Secret: []byte(getenv("JWT_SECRET")), JWKSURL: e.str("JWKS_URL", ""),
 			Issuer: e.str("JWT_ISSUER", ""), Audience: e.str("JWT_AUDIENCE", ""),
@@ -108,6 +112,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if n := len(cfg.CursorSecret); n > 0 && n < 32 {
 		e.fail("CURSOR_SECRET", "want at least 32 bytes, got %d", n)
+	}
+	if cfg.CostLimit.Limit > 0 && cfg.CostLimit.RestoreRate <= 0 {
+		e.fail("COST_RESTORE_RATE", "must be more than 0 when COST_LIMIT is set, or buckets never refill")
 	}
 	if cfg.GraphiQLAuth != "" && cfg.Env != "development" {
 		e.fail("GRAPHIQL_AUTHORIZATION", "only for development, not with ENV=%s", cfg.Env)
@@ -229,8 +236,8 @@ func (c Config) logValue() slog.Value {
 		slog.Int("persisted_queries", c.PersistedQueries),
 		slog.String("trusted_documents", c.TrustedDocuments),
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
-		slog.Float64("rate_limit", c.RateLimit.Rate),
-		slog.Int("rate_burst", c.RateLimit.Burst),
+		slog.Int("cost_limit", c.CostLimit.Limit),
+		slog.Float64("cost_restore_rate", c.CostLimit.RestoreRate),
 		slog.Int("auth_failure_burst", c.AuthFailures.Burst),
 		slog.Duration("auth_failure_refill", c.AuthFailures.Refill),
 	)

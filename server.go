@@ -187,7 +187,7 @@ func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Ver
 		PersistedQueries: cfg.PersistedQueries,
 		TrustedDocuments: trusted,
 		CORSOrigins:      cfg.CORSOrigins,
-		RateLimit:        cfg.RateLimit,
+		CostLimit:        cfg.CostLimit,
 		AuthFailures:     cfg.AuthFailures,
 		Metrics:          metrics,
 		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),

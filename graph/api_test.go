@@ -138,10 +138,11 @@ type gqlError struct {
 
 // response is a GraphQL response body with its HTTP status and headers.
 type response struct {
-	Status int
-	Header http.Header
-	Data   json.RawMessage `json:"data"`
-	Errors []gqlError      `json:"errors"`
+	Status     int
+	Header     http.Header
+	Data       json.RawMessage `json:"data"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions map[string]any  `json:"extensions"`
 }
 
 // codes returns "code field" for each error, to compare in one assertion.

@@ -21,8 +21,9 @@ type executor struct {
 	trusted   TrustedDocuments  // nil: every document may run
 }
 
-// CreateOperationContext prepares the request's document, then lets gqlgen build
-// the operation (variables, extensions such as the complexity limit) from it.
+// CreateOperationContext prepares the request's document, lets gqlgen build the
+// operation (variables, extensions such as the complexity limit) from it, and
+// charges the operation's cost to the caller's bucket.
 func (e *executor) CreateOperationContext(ctx context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
 	refuse := func(errs ...*gqlerror.Error) (*graphql.OperationContext, gqlerror.List) {
 		return &graphql.OperationContext{RawQuery: p.Query, OperationName: p.OperationName, DisableIntrospection: true}, errs
@@ -46,7 +47,13 @@ func (e *executor) CreateOperationContext(ctx context.Context, p *graphql.RawPar
 	if register != "" {
 		e.persisted.add(register, p.Query)
 	}
-	return e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, prepared{query: p.Query, doc: doc}), p)
+	oc, errs := e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, prepared{query: p.Query, doc: doc}), p)
+	if errs == nil {
+		if err := chargeCost(ctx, oc); err != nil {
+			return oc, gqlerror.List{err}
+		}
+	}
+	return oc, errs
 }
 
 // graphQLServer serves GraphQL over its transports, as gqlgen's handler.Server

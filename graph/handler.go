@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/netip"
 	"time"
@@ -40,8 +41,8 @@ type Config struct {
 	TrustedDocuments TrustedDocuments
 	// CORSOrigins are the browser origins allowed to call the API ("*": any).
 	CORSOrigins []string
-	// RateLimit limits each caller's requests.
-	RateLimit RateLimit
+	// CostLimit charges each caller's requests their cost, from a bucket of points.
+	CostLimit CostLimit
 	// AuthFailures limits failed authentication per client address.
 	AuthFailures AuthFailureLimit
 	// Metrics, when set, are recorded; NewAdminHandler serves them, on another listener.
@@ -61,7 +62,7 @@ func NewHandler(cfg Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	gql := withAuthFailureLimit(cfg.AuthFailures,
-		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withRateLimit(cfg.RateLimit, newGraphQLServer(cfg))))
+		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withCostLimit(cfg.CostLimit, newGraphQLServer(cfg))))
 	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBody(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
@@ -104,9 +105,13 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 	if cfg.Introspection {
 		exec.Use(extension.Introspection{})
 	}
-	if cfg.Limits.MaxComplexity > 0 {
-		exec.Use(extension.FixedComplexityLimit(cfg.Limits.MaxComplexity))
+	// Measured even when not limited: the cost limit charges it.
+	maxComplexity := cfg.Limits.MaxComplexity
+	if maxComplexity <= 0 {
+		maxComplexity = math.MaxInt
 	}
+	exec.Use(extension.FixedComplexityLimit(maxComplexity))
+	exec.AroundResponses(addCostExtension)
 	exec.SetErrorPresenter(presentError(cfg.Logger))
 	exec.AroundFields(countFields)
 	if cfg.Tracer != nil {

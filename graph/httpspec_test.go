@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudcomms/customers/graph"
 )
 
 func TestGraphQLOverHTTPRules(t *testing.T) {
@@ -52,14 +54,16 @@ func TestGraphQLOverHTTPRules(t *testing.T) {
 
 // TestGraphQLOverHTTPAudit runs the GraphQL over HTTP spec's own audit suite (the
 // npm package graphql-http, installed by `make test` into scripts/http-audit)
-// against the handler: every MUST passes.
+// against the handler, with the default limits: every MUST passes.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join("..", "scripts", "http-audit")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "graphql-http")); err != nil {
 		t.Fatalf("graphql-http is not installed: run `make test` (or npm ci --prefix scripts/http-audit): %v", err)
 	}
-	a := MustAPI(t)
+	a := MustAPI(t, func(c *graph.Config) {
+		c.Limits, c.CostLimit, c.AuthFailures = graph.DefaultLimits, graph.DefaultCostLimit, graph.DefaultAuthFailureLimit
+	})
 	out, err := exec.Command("node", filepath.Join(dir, "audit.mjs"), a.srv.URL+"/query").CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {

@@ -230,12 +230,10 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		var u *models.User
-		var tokenID *models.ObjectID // the API token authenticated with; nil for a JWT
+		var apiToken *models.APIToken // the API token authenticated with; nil for a JWT
 		var err error
 		if strings.HasPrefix(token, models.APITokenPrefix) {
-			var id models.ObjectID
-			u, id, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
-			tokenID = &id
+			u, apiToken, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
 		} else {
 			var id models.ObjectID
 			if id, err = v.Verify(ctx, token); err != nil {
@@ -254,7 +252,10 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		c := models.CallerFrom(ctx)
-		c.UserID, c.User, c.APITokenID = &u.ID, u, tokenID
+		c.UserID, c.User = &u.ID, u
+		if apiToken != nil {
+			c.APITokenID, c.CostLimit = &apiToken.ID, apiToken.CostLimit
+		}
 		next.ServeHTTP(w, req.WithContext(models.WithCaller(ctx, c)))
 	})
 }

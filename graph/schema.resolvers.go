@@ -151,8 +151,8 @@ func (r *mutationResolver) UserDelete(ctx context.Context, id models.ObjectID) (
 }
 
 // APITokenCreate is the resolver for the apiTokenCreate field.
-func (r *mutationResolver) APITokenCreate(ctx context.Context, name string, expiresAt *time.Time) (*model.APITokenCreatePayload, error) {
-	t, secret, err := r.APITokenStore.CreateAPIToken(ctx, name, expiresAt)
+func (r *mutationResolver) APITokenCreate(ctx context.Context, name string, expiresAt *time.Time, costLimit *int32) (*model.APITokenCreatePayload, error) {
+	t, secret, err := r.APITokenStore.CreateAPIToken(ctx, name, expiresAt, costLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +162,11 @@ func (r *mutationResolver) APITokenCreate(ctx context.Context, name string, expi
 // APITokenRevoke is the resolver for the apiTokenRevoke field.
 func (r *mutationResolver) APITokenRevoke(ctx context.Context, id models.ObjectID) (*models.APIToken, error) {
 	return r.APITokenStore.RevokeAPIToken(ctx, id)
+}
+
+// APITokenSetCostLimit is the resolver for the apiTokenSetCostLimit field.
+func (r *mutationResolver) APITokenSetCostLimit(ctx context.Context, id models.ObjectID, costLimit *int32) (*models.APIToken, error) {
+	return r.APITokenStore.SetAPITokenCostLimit(ctx, id, costLimit)
 }
 
 // Viewer is the resolver for the viewer field.

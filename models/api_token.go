@@ -38,6 +38,19 @@ type APIToken struct {
 	LastUsedAt *time.Time `gorm:"column:last_used_at"`
 	ExpiresAt  *time.Time `gorm:"column:expires_at"`
 	RevokedAt  *time.Time `gorm:"column:revoked_at"`
+	// CostLimit is the token's own cost bucket, in points, when staff gave it one;
+	// nil keeps the server's.
+	CostLimit *int32 `gorm:"column:cost_limit"`
+}
+
+// MaxCostLimit is the largest cost bucket a token may be given, in points.
+const MaxCostLimit = 100_000_000
+
+// validCostLimit reports a cost limit outside 1 to MaxCostLimit.
+func validCostLimit(errs *ValidationErrors, v *int32) {
+	if v != nil && (*v < 1 || *v > MaxCostLimit) {
+		errs.add("costLimit", "must be 1 to %d points (got %d)", MaxCostLimit, *v)
+	}
 }
 
 // TableName tells GORM the table.
@@ -88,10 +101,15 @@ func hashSecret(secret string) []byte {
 // is not stored and cannot be shown again. Errors: Unauthenticated, Forbidden (the
 // caller authenticated with an API token), Invalid, Conflict (MaxActiveAPITokens
 // reached).
-func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time) (*APIToken, string, error) {
+func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time, costLimit *int32) (*APIToken, string, error) {
 	u, err := requireTokenMinter(ctx)
 	if err != nil {
 		return nil, "", err
+	}
+	if costLimit != nil {
+		if err := requireStaff(ctx, "set a token's costLimit"); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := requireWritableCustomer(ctx, s.db); err != nil {
 		return nil, "", err
@@ -104,6 +122,7 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 	if expiresAt != nil && !expiresAt.After(time.Now()) {
 		errs.add("expiresAt", "must be in the future")
 	}
+	validCostLimit(&errs, costLimit)
 	if err := errs.err(); err != nil {
 		return nil, "", err
 	}
@@ -112,7 +131,7 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 		return nil, "", fmt.Errorf("api token: %w", err)
 	}
 	secret := APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt}
+	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt, CostLimit: costLimit}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := lockActiveTokenCount(tx, u.ID); err != nil {
 			return err
@@ -216,22 +235,22 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 }
 
 // AuthenticateAPIToken returns the user an API token secret acts as, who must be
-// ACTIVE, and the token's id; a token that is unknown, revoked or expired is
+// ACTIVE, and the token (without its hash); a token that is unknown, revoked or expired is
 // Unauthenticated, and is refused again for a minute without a SQL lookup. It notes
 // when the token was last used, at most once a minute.
-func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, ObjectID, error) {
+func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, *APIToken, error) {
 	hash := sha256.Sum256([]byte(secret))
 	if err := s.rejected.get(hash, time.Now()); err != nil {
-		return nil, ObjectID{}, err
+		return nil, nil, err
 	}
 	var row struct {
 		User
-		TokenID   ObjectID   `gorm:"column:token_id"`
-		RevokedAt *time.Time `gorm:"column:revoked_at"`
-		ExpiresAt *time.Time `gorm:"column:expires_at"`
-		Stale     bool       `gorm:"column:stale"`
+		Token APIToken `gorm:"embedded;embeddedPrefix:token_"`
+		Stale bool     `gorm:"column:stale"`
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.revoked_at, t.expires_at,
+	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.user_id AS token_user_id, t.name AS token_name,
+			t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, t.expires_at AS token_expires_at,
+			t.revoked_at AS token_revoked_at, t.cost_limit AS token_cost_limit,
 			coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash[:]).Take(&row).Error
 	var refused *Error
@@ -239,24 +258,47 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		refused = Errorf(Unauthenticated, "the API token is unknown")
 	case err != nil:
-		return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
-	case row.RevokedAt != nil:
+		return nil, nil, fmt.Errorf("authenticate api token: %w", err)
+	case row.Token.RevokedAt != nil:
 		refused = Errorf(Unauthenticated, "the API token has been revoked")
-	case row.ExpiresAt != nil && !row.ExpiresAt.After(time.Now()):
+	case row.Token.ExpiresAt != nil && !row.Token.ExpiresAt.After(time.Now()):
 		refused = Errorf(Unauthenticated, "the API token has expired")
 	case row.Status != UserActive:
 		// Not remembered: the user may be made active again.
-		return nil, ObjectID{}, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+		return nil, nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
 	}
 	if refused != nil {
 		s.rejected.add(hash, refused, time.Now())
-		return nil, ObjectID{}, refused
+		return nil, nil, refused
 	}
 	if row.Stale {
-		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.TokenID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
-			return nil, ObjectID{}, fmt.Errorf("authenticate api token: %w", err)
+		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.Token.ID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
+			return nil, nil, fmt.Errorf("authenticate api token: %w", err)
 		}
 	}
-	u := row.User
-	return &u, row.TokenID, nil
+	u, t := row.User, row.Token
+	return &u, &t, nil
+}
+
+// SetAPITokenCostLimit gives the token id its own cost bucket of costLimit points
+// (nil: the server's again). Platform staff only. Errors: Unauthenticated,
+// Forbidden, NotFound, Invalid.
+func (s *APITokenStore) SetAPITokenCostLimit(ctx context.Context, id ObjectID, costLimit *int32) (*APIToken, error) {
+	if err := requireStaff(ctx, "set a token's costLimit"); err != nil {
+		return nil, err
+	}
+	var errs ValidationErrors
+	validCostLimit(&errs, costLimit)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	var rows []APIToken
+	err := s.db.WithContext(ctx).Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id).Update("cost_limit", costLimit).Error
+	if err != nil {
+		return nil, fmt.Errorf("set cost limit of api token %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, Errorf(NotFound, "no api token with id %s", id)
+	}
+	return &rows[0], nil
 }

@@ -14,6 +14,9 @@ type Caller struct {
 	User   *User
 	// APITokenID is the API token the caller authenticated with; nil for a JWT.
 	APITokenID *ObjectID
+	// CostLimit is the cost bucket, in points, that staff gave the caller's token;
+	// nil for the server's.
+	CostLimit *int32
 	RequestID  string
 }
 

@@ -42,6 +42,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	ApiToken struct {
+		CostLimit  func(childComplexity int) int
 		CreatedAt  func(childComplexity int) int
 		ExpiresAt  func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -182,15 +183,16 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		APITokenCreate    func(childComplexity int, name string, expiresAt *time.Time) int
-		APITokenRevoke    func(childComplexity int, id models.ObjectID) int
-		CustomerCreate    func(childComplexity int, input model.CustomerCreateInput) int
-		CustomerDelete    func(childComplexity int, id models.ObjectID) int
-		CustomerPatch     func(childComplexity int, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) int
-		CustomerSetStatus func(childComplexity int, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) int
-		UserCreate        func(childComplexity int, input model.UserCreateInput) int
-		UserDelete        func(childComplexity int, id models.ObjectID) int
-		UserPatch         func(childComplexity int, id models.ObjectID, patch model.UserPatch, expectedVersion *int32) int
+		APITokenCreate       func(childComplexity int, name string, expiresAt *time.Time, costLimit *int32) int
+		APITokenRevoke       func(childComplexity int, id models.ObjectID) int
+		APITokenSetCostLimit func(childComplexity int, id models.ObjectID, costLimit *int32) int
+		CustomerCreate       func(childComplexity int, input model.CustomerCreateInput) int
+		CustomerDelete       func(childComplexity int, id models.ObjectID) int
+		CustomerPatch        func(childComplexity int, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) int
+		CustomerSetStatus    func(childComplexity int, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) int
+		UserCreate           func(childComplexity int, input model.UserCreateInput) int
+		UserDelete           func(childComplexity int, id models.ObjectID) int
+		UserPatch            func(childComplexity int, id models.ObjectID, patch model.UserPatch, expectedVersion *int32) int
 	}
 
 	PageInfo struct {
@@ -253,6 +255,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "ApiToken.costLimit":
+		if e.ComplexityRoot.ApiToken.CostLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiToken.CostLimit(childComplexity), true
 	case "ApiToken.createdAt":
 		if e.ComplexityRoot.ApiToken.CreatedAt == nil {
 			break
@@ -880,7 +888,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.APITokenCreate(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time)), true
+		return e.ComplexityRoot.Mutation.APITokenCreate(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time), args["costLimit"].(*int32)), true
 	case "Mutation.apiTokenRevoke":
 		if e.ComplexityRoot.Mutation.APITokenRevoke == nil {
 			break
@@ -892,6 +900,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.APITokenRevoke(childComplexity, args["id"].(models.ObjectID)), true
+	case "Mutation.apiTokenSetCostLimit":
+		if e.ComplexityRoot.Mutation.APITokenSetCostLimit == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_apiTokenSetCostLimit_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.APITokenSetCostLimit(childComplexity, args["id"].(models.ObjectID), args["costLimit"].(*int32)), true
 	case "Mutation.customerCreate":
 		if e.ComplexityRoot.Mutation.CustomerCreate == nil {
 			break
@@ -1534,6 +1553,11 @@ type ApiToken {
   expiresAt: DateTime
   "When the token was revoked; null while it is not."
   revokedAt: DateTime
+  """
+  The token's own cost bucket, in points, given by platform staff to a service that
+  needs more than the server's; null: the server's (see extensions.cost of any answer).
+  """
+  costLimit: Int
 }
 
 "An API token with the cursor that marks its place in a connection."
@@ -2343,10 +2367,23 @@ type Mutation {
     name: String!
     "When it stops working (in the future); never when left out."
     expiresAt: DateTime
+    "Its own cost bucket, 1 to 100,000,000 points (platform staff only); the server's when left out."
+    costLimit: Int
   ): ApiTokenCreatePayload
 
   "Revokes one of your API tokens at once (staff: anyone's) and returns it."
   apiTokenRevoke("The token's id." id: ObjectID!): ApiToken
+
+  """
+  Gives a token its own cost bucket, for a service that needs more than the server's
+  (platform staff only), and returns the token.
+  """
+  apiTokenSetCostLimit(
+    "The token's id."
+    id: ObjectID!
+    "Points, 1 to 100,000,000; null: the server's bucket again."
+    costLimit: Int
+  ): ApiToken
 }
 `, BuiltIn: false},
 }
@@ -2370,6 +2407,8 @@ func (ec *executionContext) childFields_ApiToken(ctx context.Context, field grap
 		return ec.fieldContext_ApiToken_expiresAt(ctx, field)
 	case "revokedAt":
 		return ec.fieldContext_ApiToken_revokedAt(ctx, field)
+	case "costLimit":
+		return ec.fieldContext_ApiToken_costLimit(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApiToken", field.Name)
 }

@@ -58,8 +58,9 @@ type MutationResolver interface {
 	UserCreate(ctx context.Context, input model.UserCreateInput) (*models.User, error)
 	UserPatch(ctx context.Context, id models.ObjectID, patch model.UserPatch, expectedVersion *int32) (*models.User, error)
 	UserDelete(ctx context.Context, id models.ObjectID) (*models.User, error)
-	APITokenCreate(ctx context.Context, name string, expiresAt *time.Time) (*model.APITokenCreatePayload, error)
+	APITokenCreate(ctx context.Context, name string, expiresAt *time.Time, costLimit *int32) (*model.APITokenCreatePayload, error)
 	APITokenRevoke(ctx context.Context, id models.ObjectID) (*models.APIToken, error)
+	APITokenSetCostLimit(ctx context.Context, id models.ObjectID, costLimit *int32) (*models.APIToken, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*models.User, error)
@@ -246,6 +247,14 @@ func (ec *executionContext) field_Mutation_apiTokenCreate_args(ctx context.Conte
 		return nil, err
 	}
 	args["expiresAt"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "costLimit",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["costLimit"] = arg2
 	return args, nil
 }
 
@@ -260,6 +269,28 @@ func (ec *executionContext) field_Mutation_apiTokenRevoke_args(ctx context.Conte
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_apiTokenSetCostLimit_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (models.ObjectID, error) {
+			return ec.unmarshalNObjectID2githubᚗcomᚋcloudcommsᚋcustomersᚋmodelsᚐObjectID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "costLimit",
+		func(ctx context.Context, v any) (*int32, error) {
+			return ec.unmarshalOInt2ᚖint32(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["costLimit"] = arg1
 	return args, nil
 }
 
@@ -799,6 +830,29 @@ func (ec *executionContext) _ApiToken_revokedAt(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ApiToken_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _ApiToken_costLimit(ctx context.Context, field graphql.CollectedField, obj *models.APIToken) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiToken_costLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CostLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int32) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint32(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiToken_costLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiToken", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ApiTokenConnection_edges(ctx context.Context, field graphql.CollectedField, obj *models.APITokenPage) (ret graphql.Marshaler) {
@@ -3541,7 +3595,7 @@ func (ec *executionContext) _Mutation_apiTokenCreate(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().APITokenCreate(ctx, fc.Args["name"].(string), fc.Args["expiresAt"].(*time.Time))
+			return ec.Resolvers.Mutation().APITokenCreate(ctx, fc.Args["name"].(string), fc.Args["expiresAt"].(*time.Time), fc.Args["costLimit"].(*int32))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.APITokenCreatePayload) graphql.Marshaler {
@@ -3613,6 +3667,50 @@ func (ec *executionContext) fieldContext_Mutation_apiTokenRevoke(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_apiTokenRevoke_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_apiTokenSetCostLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_apiTokenSetCostLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().APITokenSetCostLimit(ctx, fc.Args["id"].(models.ObjectID), fc.Args["costLimit"].(*int32))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.APIToken) graphql.Marshaler {
+			return ec.marshalOApiToken2ᚖgithubᚗcomᚋcloudcommsᚋcustomersᚋmodelsᚐAPIToken(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_apiTokenSetCostLimit(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiToken(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_apiTokenSetCostLimit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6485,6 +6583,11 @@ func (ec *executionContext) _ApiToken(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "costLimit":
+			out.Values[i] = ec._ApiToken_costLimit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7421,6 +7524,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "apiTokenRevoke":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_apiTokenRevoke(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "apiTokenSetCostLimit":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_apiTokenSetCostLimit(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++

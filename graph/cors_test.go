@@ -38,21 +38,3 @@ func TestCORS(t *testing.T) {
 		t.Errorf("actual request headers: %v", r.Header)
 	}
 }
-
-func TestRateLimit(t *testing.T) {
-	t.Parallel()
-	a := MustAPI(t, func(c *graph.Config) { c.RateLimit = graph.RateLimit{Rate: 0.01, Burst: 3} })
-	a.seedLinked(1)
-	for i := range 3 {
-		if r := a.do(`{ viewer { email } }`, nil); r.Status != 200 {
-			t.Fatalf("request %d within the burst: %d", i+1, r.Status)
-		}
-	}
-	r := a.do(`{ viewer { email } }`, nil)
-	if r.Status != 429 || r.Header.Get("Retry-After") == "" || len(r.codes()) != 1 || r.codes()[0] != "RATE_LIMITED" {
-		t.Errorf("after the burst: %d Retry-After %q %v", r.Status, r.Header.Get("Retry-After"), r.codes())
-	}
-	if r := a.as(a.userID("admin.linked001@example.com"), `{ viewer { email } }`, nil); r.Status != 200 {
-		t.Errorf("another user was limited too: %d", r.Status)
-	}
-}

@@ -1,0 +1,218 @@
+package graph
+
+import (
+	"container/list"
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/cloudcomms/customers/models"
+)
+
+// CostLimit gives each caller a bucket of points, charges every request its
+// complexity (as GitHub's and Shopify's GraphQL APIs do) and refills the bucket
+// continuously: a cheap request is nearly free, a page of 100 with nested lists is
+// not. A caller is its API token, else its user, else its address (IPv6 by /64).
+type CostLimit struct {
+	// Limit is the points a bucket holds; 0 turns cost limiting off. Staff may give
+	// a token a bucket of its own size, refilled in the same time.
+	Limit int
+	// RestoreRate is the points a bucket regains a second.
+	RestoreRate float64
+	// MaxCallers bounds the buckets kept; the least recently used is forgotten.
+	MaxCallers int
+}
+
+// DefaultCostLimit: a request for one customer with every field costs 32 points and
+// a page of 50 with its four linked users about 1,650, so 20,000 points a second let
+// a person in GraphiQL or a backend-for-frontend service make several hundred such
+// requests a second, while a script asking a hundred pages of 100 customers with
+// their users a second (550,000 points) is throttled. The bucket holds two seconds
+// of refill, for bursts. TestDefaultCostLimitFitsItsCallers checks these figures.
+var DefaultCostLimit = CostLimit{Limit: 40_000, RestoreRate: 20_000, MaxCallers: 100_000}
+
+// costLimiter keeps the callers' buckets.
+type costLimiter struct {
+	cfg     CostLimit
+	mu      sync.Mutex
+	recent  *list.List // of *costBucket, most recently used first
+	buckets map[string]*list.Element
+}
+
+type costBucket struct {
+	key       string
+	available float64
+	at        time.Time
+}
+
+func newCostLimiter(cfg CostLimit) *costLimiter {
+	if cfg.Limit <= 0 {
+		return nil
+	}
+	if cfg.MaxCallers <= 0 {
+		cfg.MaxCallers = DefaultCostLimit.MaxCallers
+	}
+	return &costLimiter{cfg: cfg, recent: list.New(), buckets: map[string]*list.Element{}}
+}
+
+// take charges cost points to the bucket of key, which holds limit points and
+// regains rate a second, when it has them. It returns what the bucket has after
+// the charge, or, when it cannot pay, what it has and how long until it can.
+func (l *costLimiter) take(key string, limit, rate float64, cost int, now time.Time) (available float64, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.buckets[key]
+	if ok {
+		l.recent.MoveToFront(e)
+	} else {
+		e = l.recent.PushFront(&costBucket{key: key, available: limit, at: now})
+		l.buckets[key] = e
+		if l.recent.Len() > l.cfg.MaxCallers {
+			delete(l.buckets, l.recent.Remove(l.recent.Back()).(*costBucket).key)
+		}
+	}
+	b := e.Value.(*costBucket)
+	b.available = min(limit, b.available+rate*now.Sub(b.at).Seconds())
+	b.at = now
+	if need := float64(cost) - b.available; need > 0 {
+		return b.available, time.Duration(need / rate * float64(time.Second))
+	}
+	b.available -= float64(cost)
+	return b.available, 0
+}
+
+// costAccount is one request's dealings with its caller's bucket, kept for the
+// response's extensions.cost.
+type costAccount struct {
+	limiter     *costLimiter
+	key         string
+	limit, rate float64
+	w           *costWriter
+
+	mu        sync.Mutex
+	requested int
+	available float64
+}
+
+type costAccountKey struct{}
+
+// withCostLimit gives every GraphQL request an account with its caller's bucket;
+// the executor charges it once the operation's cost is known. It runs after
+// authentication, so that a token or user is one caller wherever it calls from.
+func withCostLimit(cfg CostLimit, next http.Handler) http.Handler {
+	l := newCostLimiter(cfg)
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := models.CallerFrom(r.Context())
+		key := "ip:" + clientKey(c.IP)
+		switch {
+		case c.APITokenID != nil:
+			key = "token:" + c.APITokenID.String()
+		case c.UserID != nil:
+			key = "user:" + c.UserID.String()
+		}
+		limit, rate := float64(cfg.Limit), cfg.RestoreRate
+		if c.CostLimit != nil { // refilled in the same time as the server's bucket
+			limit, rate = float64(*c.CostLimit), cfg.RestoreRate*float64(*c.CostLimit)/float64(cfg.Limit)
+		}
+		cw := &costWriter{ResponseWriter: w}
+		a := &costAccount{limiter: l, key: key, limit: limit, rate: rate, w: cw, available: limit}
+		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), costAccountKey{}, a)))
+	})
+}
+
+func costAccountFrom(ctx context.Context) *costAccount {
+	a, _ := ctx.Value(costAccountKey{}).(*costAccount)
+	return a
+}
+
+// chargeCost charges the complexity of the operation of oc to the request's
+// account, if it has one, and refuses the operation when the bucket cannot pay:
+// 429 with Retry-After when it will later, COST_LIMIT_EXCEEDED when it never can.
+func chargeCost(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	a := costAccountFrom(ctx)
+	stats, _ := oc.Stats.GetExtension("ComplexityLimit").(*extension.ComplexityStats)
+	if a == nil || stats == nil {
+		return nil
+	}
+	cost := stats.Complexity
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requested = cost
+	if float64(cost) > a.limit {
+		return limitError("COST_LIMIT_EXCEEDED", "the operation costs %d points, more than your bucket of %.0f holds: ask for fewer rows", cost, a.limit)
+	}
+	var wait time.Duration
+	a.available, wait = a.limiter.take(a.key, a.limit, a.rate, cost, time.Now())
+	if wait > 0 {
+		retry := int(math.Ceil(wait.Seconds()))
+		a.w.refuse(retry)
+		return limitError("RATE_LIMITED", "the operation costs %d points and your bucket has %.0f, regaining %.0f a second: retry after %d s",
+			cost, a.available, a.rate, retry)
+	}
+	return nil
+}
+
+// addCostExtension puts the request's cost and its caller's bucket in the
+// response's extensions.cost, as Shopify's API does, so that clients can pace
+// themselves.
+func addCostExtension(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	a := costAccountFrom(ctx)
+	if a == nil || resp == nil {
+		return resp
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if resp.Extensions == nil {
+		resp.Extensions = map[string]any{}
+	}
+	resp.Extensions["cost"] = map[string]any{
+		"requestedQueryCost": a.requested,
+		"throttleStatus": map[string]any{
+			"maximumAvailable":   a.limit,
+			"currentlyAvailable": math.Floor(a.available),
+			"restoreRate":        a.rate,
+		},
+	}
+	return resp
+}
+
+// costWriter answers 429 with Retry-After once the request's account refused it;
+// gqlgen's transports write the status of a refused operation themselves.
+type costWriter struct {
+	http.ResponseWriter
+	refused, wrote bool
+}
+
+func (w *costWriter) refuse(retryAfter int) {
+	w.refused = true
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+}
+
+func (w *costWriter) WriteHeader(code int) {
+	if w.refused {
+		code = http.StatusTooManyRequests
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *costWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer (to flush).
+func (w *costWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

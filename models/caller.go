@@ -17,7 +17,7 @@ type Caller struct {
 	// CostLimit is the cost bucket, in points, that staff gave the caller's token;
 	// nil for the server's.
 	CostLimit *int32
-	RequestID  string
+	RequestID string
 }
 
 type callerKey struct{}

@@ -99,6 +99,12 @@ func hostileCorpus() []hostile {
 		{"SameAliasDifferentArguments", func() []byte {
 			return query(repeat("{ ", func(i int) string { return fmt.Sprintf(`a: customer(id: "%024x") { id } `, i) }, "}", 69_000), nil)
 		}, 200, "FIELD_LIMIT_EXCEEDED"},
+		{"SameAliasAtFieldLimit", func() []byte {
+			return query("{ "+strings.Repeat(`a: customer(id: "000000000000000000000000") { id } `, 250)+"}", nil)
+		}, 200, "UNAUTHENTICATED"},
+		{"SameAliasDifferentArgumentsAtFieldLimit", func() []byte {
+			return query(repeat("{ ", func(i int) string { return fmt.Sprintf(`a: customer(id: "%024x") { id } `, i) }, "}", 250*40), nil)
+		}, 422, "GRAPHQL_VALIDATION_FAILED"},
 		{"SameNameDifferentArguments5000", func() []byte {
 			var b strings.Builder
 			b.WriteString("{ ")
@@ -168,6 +174,9 @@ func hostileCorpus() []hostile {
 		}, 422, "GRAPHQL_PARSE_FAILED"},
 		{"ManyOperations", func() []byte {
 			return query(repeat("", func(i int) string { return fmt.Sprintf("query Q%d { __typename } ", i) }, "", 40_000), nil)
+		}, 200, "FIELD_LIMIT_EXCEEDED"},
+		{"ManyOperationsUnderFieldLimit", func() []byte {
+			return query(repeat("", func(i int) string { return fmt.Sprintf("query Q%d { __typename } ", i) }, "", 10_000), nil)
 		}, 422, "GRAPHQL_VALIDATION_FAILED"},
 		{"ManyOperationsSharingFragments", func() []byte {
 			var b strings.Builder
@@ -176,7 +185,19 @@ func hostileCorpus() []hostile {
 			}
 			b.WriteString("fragment F on Query { " + strings.Repeat("__typename ", 400) + "}")
 			return query(b.String(), nil)
-		}, 422, "GRAPHQL_VALIDATION_FAILED"},
+		}, 200, "FIELD_LIMIT_EXCEEDED"},
+		{"ManyFragmentsSpreadTogether", func() []byte {
+			var b strings.Builder
+			b.WriteString("{")
+			for i := range 500 {
+				fmt.Fprintf(&b, " ...F%d", i)
+			}
+			b.WriteString(" }")
+			for i := range 500 {
+				fmt.Fprintf(&b, " fragment F%d on Query { a: __typename }", i)
+			}
+			return query(b.String(), nil)
+		}, 200, ""},
 		{"ManyVariables", func() []byte {
 			return query(repeat("query(", func(i int) string { return fmt.Sprintf("$v%d: Int ", i) }, ") { __typename }", 40_000), nil)
 		}, 422, "GRAPHQL_VALIDATION_FAILED"},

@@ -175,7 +175,9 @@ type measurer struct {
 	active    map[string]bool // fragments being measured: a spread of one is a cycle
 }
 
-// checkShape refuses a document any of whose operations passes a limit.
+// checkShape refuses a document any of whose operations passes a limit, or whose
+// operations together select more than the field limit: only one of them runs, but
+// validation walks every one, with the fragments it spreads.
 func (l Limits) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	m := measurer{limits: l, fragments: map[string]*ast.FragmentDefinition{}, memo: map[string]shape{}, active: map[string]bool{}}
 	for _, f := range doc.Fragments {
@@ -183,14 +185,19 @@ func (l Limits) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 			m.fragments[f.Name] = f
 		}
 	}
+	total := 0
 	for _, op := range doc.Operations {
 		for _, v := range op.VariableDefinitions {
 			if err := checkValueDepth(v.DefaultValue); err != nil {
 				return err
 			}
 		}
-		if _, err := m.selectionSet(op.SelectionSet); err != nil {
+		s, err := m.selectionSet(op.SelectionSet)
+		if err != nil {
 			return err
+		}
+		if total = satAdd(total, s.fields); total > l.maxFields() {
+			return limitError("FIELD_LIMIT_EXCEEDED", "the document's operations together select more than the limit of %d fields", l.maxFields())
 		}
 	}
 	return nil

@@ -31,10 +31,12 @@ type Limits struct {
 	MaxTokens int
 	// MaxDepth is the deepest selection nesting (fragments followed).
 	MaxDepth int
-	// MaxFields is the most fields (aliases included, fragments expanded) an
-	// operation may select. It cannot be turned off, 0 meaning DefaultLimits'
-	// value: validation and complexity expand fragments, exponentially often for a
-	// document built to, and only this bound, checked first, stops such a document.
+	// MaxFields is the most fields (aliases included, fragments expanded, each
+	// fragment spread counted as a field too) an operation may select. It cannot be
+	// turned off, 0 meaning DefaultLimits' value: validation, complexity and
+	// execution expand fragments, exponentially often for a document built to, and
+	// look each spread's fragment up among all of them; only this bound, checked
+	// first, stops such a document.
 	MaxFields int
 	// MaxComplexity is the highest complexity: 1 per field, and a connection
 	// counts its children once per row it may return (first or last, default 20).
@@ -175,14 +177,20 @@ type measurer struct {
 	active    map[string]bool // fragments being measured: a spread of one is a cycle
 }
 
-// checkShape refuses a document any of whose operations passes a limit, or whose
-// operations together select more than the field limit: only one of them runs, but
-// validation walks every one, with the fragments it spreads.
+// checkShape refuses a document any of whose operations or fragments passes a
+// limit, or whose operations together select more than the field limit: only one
+// of them runs, but validation walks every one, with the fragments it spreads.
 func (l Limits) checkShape(doc *ast.QueryDocument) *gqlerror.Error {
 	m := measurer{limits: l, fragments: map[string]*ast.FragmentDefinition{}, memo: map[string]shape{}, active: map[string]bool{}}
 	for _, f := range doc.Fragments {
 		if _, dup := m.fragments[f.Name]; !dup { // validation reports duplicates
 			m.fragments[f.Name] = f
+		}
+	}
+	// Fragments no operation spreads are validated too, each with what it spreads.
+	for _, f := range doc.Fragments {
+		if _, err := m.fragment(f.Name); err != nil {
+			return err
 		}
 	}
 	total := 0
@@ -267,6 +275,7 @@ func (m *measurer) selectionSet(set ast.SelectionSet) (shape, *gqlerror.Error) {
 			c, err = m.selectionSet(sel.SelectionSet)
 		case *ast.FragmentSpread:
 			c, err = m.fragment(sel.Name)
+			c.fields = satAdd(c.fields, 1)
 		}
 		if err != nil {
 			return s, err
@@ -312,7 +321,7 @@ func (l Limits) check(s shape) *gqlerror.Error {
 	case l.MaxDepth > 0 && s.depth > l.MaxDepth:
 		return limitError("DEPTH_LIMIT_EXCEEDED", "the operation nests more than the limit of %d levels deep", l.MaxDepth)
 	case s.fields > l.maxFields():
-		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects more than the limit of %d fields", l.maxFields())
+		return limitError("FIELD_LIMIT_EXCEEDED", "the operation selects more than the limit of %d fields (a fragment spread counts as one)", l.maxFields())
 	case s.ofType > maxOfTypeDepth:
 		return limitError("INTROSPECTION_LIMIT_EXCEEDED", "the operation nests ofType more than the limit of %d levels deep", maxOfTypeDepth)
 	case s.schemas > maxSchemaDumps:

@@ -207,11 +207,11 @@ func hostileCorpus() []hostile {
 		{"ManyFragmentsSpreadTogether", func() []byte {
 			var b strings.Builder
 			b.WriteString("{")
-			for i := range 500 {
+			for i := range 240 {
 				fmt.Fprintf(&b, " ...F%d", i)
 			}
 			b.WriteString(" }")
-			for i := range 500 {
+			for i := range 240 {
 				fmt.Fprintf(&b, " fragment F%d on Query { a: __typename }", i)
 			}
 			return query(b.String(), nil)

@@ -162,49 +162,137 @@ func (l *Loaders) groupOf(customer models.ObjectID) *pageGroup {
 	return l.groups[customer]
 }
 
-// customerPage prepares the loaders for a page of customers: it caches the
-// customers (user.customer on the page costs no statement), makes them one group
-// for nested connections, and reads the linked users and invoices that the client
-// selected, one statement each. Should a read fail, nothing is primed and each
-// field reports the error when it loads its own link.
-func (l *Loaders) customerPage(ctx context.Context, cs []*models.Customer, selected map[string]bool) {
+// customerLinks are a customer's links to users, by field name.
+var customerLinks = []struct {
+	field string
+	id    func(*models.Customer) *models.ObjectID
+	set   func(*models.Customer, *models.User)
+}{
+	{"adminUser", func(c *models.Customer) *models.ObjectID { return c.AdminUserID }, func(c *models.Customer, u *models.User) { c.AdminUser = u }},
+	{"billingUser", func(c *models.Customer) *models.ObjectID { return c.BillingUserID }, func(c *models.Customer, u *models.User) { c.BillingUser = u }},
+	{"callRecordingUser", func(c *models.Customer) *models.ObjectID { return c.CallRecordingUserID }, func(c *models.Customer, u *models.User) { c.CallRecordingUser = u }},
+	{"supportUser", func(c *models.Customer) *models.ObjectID { return c.SupportUserID }, func(c *models.Customer, u *models.User) { c.SupportUser = u }},
+	{"createdBy", func(c *models.Customer) *models.ObjectID { return c.CreatedByID }, func(c *models.Customer, u *models.User) { c.CreatedBy = u }},
+	{"updatedBy", func(c *models.Customer) *models.ObjectID { return c.UpdatedByID }, func(c *models.Customer, u *models.User) { c.UpdatedBy = u }},
+}
+
+// linkCustomers fills in the links of cs that selected names: one statement reads
+// the linked users of all of cs, one their last refill invoices. It serves the
+// customers a resolver returns itself (a page, a lookup, a mutation's result),
+// whose selection is known before gqlgen walks it, so that the links are plain
+// fields: no goroutine and no loader round per link. It also caches cs and what it
+// read in the loaders, and makes cs one group for their nested connections.
+func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, selected map[string]bool) error {
 	g := &pageGroup{size: len(cs)}
 	l.mu.Lock()
 	for _, c := range cs {
 		l.groups[c.ID] = g
 	}
 	l.mu.Unlock()
-	var users, invoices []models.ObjectID
+	var userIDs, invoiceIDs []models.ObjectID
 	for _, c := range cs {
-		l.CustomerByID.Prime(ctx, c.ID, c)
-		for field, id := range map[string]*models.ObjectID{
-			"adminUser": c.AdminUserID, "billingUser": c.BillingUserID, "supportUser": c.SupportUserID,
-			"callRecordingUser": c.CallRecordingUserID, "createdBy": c.CreatedByID, "updatedBy": c.UpdatedByID,
-		} {
-			if id != nil && selected[field] {
-				users = append(users, *id)
+		for _, link := range customerLinks {
+			if id := link.id(c); id != nil && selected[link.field] {
+				userIDs = append(userIDs, *id)
 			}
 		}
-		if c.LastAutomaticRefillInvoiceID != nil && selected["lastAutomaticRefillInvoice"] {
-			invoices = append(invoices, *c.LastAutomaticRefillInvoiceID)
+		if id := c.LastAutomaticRefillInvoiceID; id != nil && selected["lastAutomaticRefillInvoice"] {
+			invoiceIDs = append(invoiceIDs, *id)
 		}
 	}
-	prime(ctx, l.UserByID, l.findUsers, users)
-	prime(ctx, l.InvoiceByID, l.findInvoices, invoices)
+	users, err := find(ctx, l.UserByID, l.findUsers, userIDs)
+	if err != nil {
+		return err
+	}
+	invoices, err := find(ctx, l.InvoiceByID, l.findInvoices, invoiceIDs)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		for _, link := range customerLinks {
+			if id := link.id(c); id != nil && selected[link.field] {
+				link.set(c, users[*id])
+			}
+		}
+		if id := c.LastAutomaticRefillInvoiceID; id != nil && selected["lastAutomaticRefillInvoice"] {
+			c.LastAutomaticRefillInvoice = invoices[*id]
+		}
+		l.CustomerByID.Prime(ctx, c.ID, c)
+	}
+	return nil
 }
 
-// prime reads ids with find and caches each result (nil for a missing record) in loader.
-func prime[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], find func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) {
+// find reads ids with read, in one statement, and caches each result (nil for a
+// missing record) in loader.
+func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], read func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) (map[models.ObjectID]*V, error) {
 	if len(ids) == 0 {
-		return
+		return nil, nil
 	}
-	found, err := find(ctx, ids)
+	found, err := read(ctx, ids)
 	if err != nil {
-		return
+		return nil, err
 	}
 	for _, id := range ids {
 		loader.Prime(ctx, id, found[id])
 	}
+	return found, nil
+}
+
+// linked fills in the links of c, a customer a resolver returns (nil: none), that
+// the client selected; err passes through.
+func linked(ctx context.Context, c *models.Customer, err error) (*models.Customer, error) {
+	if err != nil || c == nil {
+		return c, err
+	}
+	return c, loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selectedFields(ctx))
+}
+
+// linkedCustomer returns the customer id, reached through another record (a user's
+// or an invoice's customer), with the links that the field being resolved selects.
+// Many records resolve their customer at once, each in its own goroutine, so the
+// customer and its links go through the loaders, one batch of each kind for all.
+func (l *Loaders) linkedCustomer(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
+	shared, err := l.CustomerByID.Load(ctx, id)()
+	if err != nil || shared == nil {
+		return shared, err
+	}
+	c := *shared // the loader's customer is shared by every field that loads it
+	selected := selectedFields(ctx)
+	users := make([]dataloader.Thunk[*models.User], len(customerLinks))
+	for i, link := range customerLinks {
+		if id := link.id(&c); id != nil && selected[link.field] {
+			users[i] = l.UserByID.Load(ctx, *id)
+		}
+	}
+	var invoice dataloader.Thunk[*models.Invoice]
+	if c.LastAutomaticRefillInvoiceID != nil && selected["lastAutomaticRefillInvoice"] {
+		invoice = l.InvoiceByID.Load(ctx, *c.LastAutomaticRefillInvoiceID)
+	}
+	for i, link := range customerLinks {
+		if users[i] != nil {
+			u, err := users[i]()
+			if err != nil {
+				return nil, err
+			}
+			link.set(&c, u)
+		}
+	}
+	if invoice != nil {
+		if c.LastAutomaticRefillInvoice, err = invoice(); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// selectedFields returns the names of the fields selected on the value of the field
+// being resolved.
+func selectedFields(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		out[f.Name] = true
+	}
+	return out
 }
 
 // selectedNodeFields returns the names of the fields selected on the nodes of the

@@ -37,41 +37,6 @@ func (r *auditEventConnectionResolver) TotalCount(ctx context.Context, obj *mode
 	return int32(n), err
 }
 
-// AdminUser is the resolver for the adminUser field.
-func (r *customerResolver) AdminUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.AdminUserID)
-}
-
-// BillingUser is the resolver for the billingUser field.
-func (r *customerResolver) BillingUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.BillingUserID)
-}
-
-// CallRecordingUser is the resolver for the callRecordingUser field.
-func (r *customerResolver) CallRecordingUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.CallRecordingUserID)
-}
-
-// SupportUser is the resolver for the supportUser field.
-func (r *customerResolver) SupportUser(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.SupportUserID)
-}
-
-// CreatedBy is the resolver for the createdBy field.
-func (r *customerResolver) CreatedBy(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.CreatedByID)
-}
-
-// UpdatedBy is the resolver for the updatedBy field.
-func (r *customerResolver) UpdatedBy(ctx context.Context, obj *models.Customer) (*models.User, error) {
-	return loadOptional(ctx, loadersFor(ctx).UserByID, obj.UpdatedByID)
-}
-
-// LastAutomaticRefillInvoice is the resolver for the lastAutomaticRefillInvoice field.
-func (r *customerResolver) LastAutomaticRefillInvoice(ctx context.Context, obj *models.Customer) (*models.Invoice, error) {
-	return loadOptional(ctx, loadersFor(ctx).InvoiceByID, obj.LastAutomaticRefillInvoiceID)
-}
-
 // Users is the resolver for the users field.
 func (r *customerResolver) Users(ctx context.Context, obj *models.Customer, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string) (*models.UserPage, error) {
 	l := loadersFor(ctx)
@@ -101,7 +66,7 @@ func (r *customerConnectionResolver) TotalCount(ctx context.Context, obj *models
 
 // Customer is the resolver for the customer field.
 func (r *invoiceResolver) Customer(ctx context.Context, obj *models.Invoice) (*models.Customer, error) {
-	return loadersFor(ctx).CustomerByID.Load(ctx, obj.CustomerID)()
+	return loadersFor(ctx).linkedCustomer(ctx, obj.CustomerID)
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -114,23 +79,25 @@ func (r *invoiceConnectionResolver) TotalCount(ctx context.Context, obj *models.
 // CustomerCreate is the resolver for the customerCreate field.
 func (r *mutationResolver) CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*models.Customer, error) {
 	c, err := r.CustomerStore.CreateCustomer(ctx, customerCreateInput(input))
-	return c, models.WithFieldPrefix(err, "input")
+	return linked(ctx, c, models.WithFieldPrefix(err, "input"))
 }
 
 // CustomerPatch is the resolver for the customerPatch field.
 func (r *mutationResolver) CustomerPatch(ctx context.Context, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) (*models.Customer, error) {
 	c, err := r.CustomerStore.PatchCustomer(ctx, id, customerPatch(patch), expectedVersion)
-	return c, models.WithFieldPrefix(err, "patch")
+	return linked(ctx, c, models.WithFieldPrefix(err, "patch"))
 }
 
 // CustomerSetStatus is the resolver for the customerSetStatus field.
 func (r *mutationResolver) CustomerSetStatus(ctx context.Context, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) (*models.Customer, error) {
-	return r.CustomerStore.SetCustomerStatus(ctx, id, status, expectedVersion)
+	c, err := r.CustomerStore.SetCustomerStatus(ctx, id, status, expectedVersion)
+	return linked(ctx, c, err)
 }
 
 // CustomerDelete is the resolver for the customerDelete field.
 func (r *mutationResolver) CustomerDelete(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
-	return r.CustomerStore.DeleteCustomer(ctx, id)
+	c, err := r.CustomerStore.DeleteCustomer(ctx, id)
+	return linked(ctx, c, err)
 }
 
 // UserCreate is the resolver for the userCreate field.
@@ -192,20 +159,17 @@ func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*mode
 	if models.ErrorKind(err) == models.NotFound {
 		return nil, nil
 	}
-	if err == nil {
-		loadersFor(ctx).customerPage(ctx, []*models.Customer{c}, nil)
-	}
-	return c, err
+	return linked(ctx, c, err)
 }
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) (*models.CustomerPage, error) {
 	page := models.PageArgs{First: first, After: after, Last: last, Before: before, Offset: offset}
 	p, err := r.CustomerStore.FindCustomers(ctx, filter, orderBy, page)
-	if err == nil {
-		loadersFor(ctx).customerPage(ctx, p.Nodes(), selectedNodeFields(ctx))
+	if err != nil {
+		return nil, err
 	}
-	return p, err
+	return p, loadersFor(ctx).linkCustomers(ctx, p.Nodes(), selectedNodeFields(ctx))
 }
 
 // User is the resolver for the user field.
@@ -225,7 +189,7 @@ func (r *queryResolver) Users(ctx context.Context, filter *models.UserFilter, or
 
 // Customer is the resolver for the customer field.
 func (r *userResolver) Customer(ctx context.Context, obj *models.User) (*models.Customer, error) {
-	return loadersFor(ctx).CustomerByID.Load(ctx, obj.CustomerID)()
+	return loadersFor(ctx).linkedCustomer(ctx, obj.CustomerID)
 }
 
 // TotalCount is the resolver for the totalCount field.

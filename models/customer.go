@@ -44,6 +44,18 @@ type Customer struct {
 	UpdatedAt                    time.Time      `gorm:"column:updated_at;autoUpdateTime:false" json:"updatedAt"`
 	CreatedByID                  *ObjectID      `gorm:"column:created_by_id" json:"createdById"`
 	UpdatedByID                  *ObjectID      `gorm:"column:updated_by_id" json:"updatedById"`
+
+	// The linked records, filled in only when a request selects them (by the
+	// GraphQL layer, in one read per kind of record for a whole page). Nil for no
+	// link, a deleted record or one the caller may not see. Not stored: the ids
+	// above are the links.
+	AdminUser                  *User    `gorm:"-" json:"-"`
+	BillingUser                *User    `gorm:"-" json:"-"`
+	CallRecordingUser          *User    `gorm:"-" json:"-"`
+	SupportUser                *User    `gorm:"-" json:"-"`
+	CreatedBy                  *User    `gorm:"-" json:"-"`
+	UpdatedBy                  *User    `gorm:"-" json:"-"`
+	LastAutomaticRefillInvoice *Invoice `gorm:"-" json:"-"`
 }
 
 // TableName tells GORM the table.

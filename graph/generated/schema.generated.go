@@ -30,13 +30,6 @@ type AuditEventConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *models.AuditEventPage) (int32, error)
 }
 type CustomerResolver interface {
-	AdminUser(ctx context.Context, obj *models.Customer) (*models.User, error)
-	BillingUser(ctx context.Context, obj *models.Customer) (*models.User, error)
-	CallRecordingUser(ctx context.Context, obj *models.Customer) (*models.User, error)
-	SupportUser(ctx context.Context, obj *models.Customer) (*models.User, error)
-	CreatedBy(ctx context.Context, obj *models.Customer) (*models.User, error)
-	UpdatedBy(ctx context.Context, obj *models.Customer) (*models.User, error)
-	LastAutomaticRefillInvoice(ctx context.Context, obj *models.Customer) (*models.Invoice, error)
 	Users(ctx context.Context, obj *models.Customer, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string) (*models.UserPage, error)
 	Invoices(ctx context.Context, obj *models.Customer, filter *models.InvoiceFilter, orderBy []models.InvoiceOrder, first *int32, after *string, last *int32, before *string) (*models.InvoicePage, error)
 	AuditEvents(ctx context.Context, obj *models.Customer, first *int32, after *string, last *int32, before *string) (*models.AuditEventPage, error)
@@ -2205,7 +2198,7 @@ func (ec *executionContext) _Customer_adminUser(ctx context.Context, field graph
 			return ec.fieldContext_Customer_adminUser(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().AdminUser(ctx, obj)
+			return obj.AdminUser, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2219,8 +2212,8 @@ func (ec *executionContext) fieldContext_Customer_adminUser(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2237,7 +2230,7 @@ func (ec *executionContext) _Customer_billingUser(ctx context.Context, field gra
 			return ec.fieldContext_Customer_billingUser(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().BillingUser(ctx, obj)
+			return obj.BillingUser, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2251,8 +2244,8 @@ func (ec *executionContext) fieldContext_Customer_billingUser(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2269,7 +2262,7 @@ func (ec *executionContext) _Customer_callRecordingUser(ctx context.Context, fie
 			return ec.fieldContext_Customer_callRecordingUser(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().CallRecordingUser(ctx, obj)
+			return obj.CallRecordingUser, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2283,8 +2276,8 @@ func (ec *executionContext) fieldContext_Customer_callRecordingUser(_ context.Co
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2301,7 +2294,7 @@ func (ec *executionContext) _Customer_supportUser(ctx context.Context, field gra
 			return ec.fieldContext_Customer_supportUser(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().SupportUser(ctx, obj)
+			return obj.SupportUser, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2315,8 +2308,8 @@ func (ec *executionContext) fieldContext_Customer_supportUser(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2333,7 +2326,7 @@ func (ec *executionContext) _Customer_createdBy(ctx context.Context, field graph
 			return ec.fieldContext_Customer_createdBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().CreatedBy(ctx, obj)
+			return obj.CreatedBy, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2347,8 +2340,8 @@ func (ec *executionContext) fieldContext_Customer_createdBy(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2365,7 +2358,7 @@ func (ec *executionContext) _Customer_updatedBy(ctx context.Context, field graph
 			return ec.fieldContext_Customer_updatedBy(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().UpdatedBy(ctx, obj)
+			return obj.UpdatedBy, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.User) graphql.Marshaler {
@@ -2379,8 +2372,8 @@ func (ec *executionContext) fieldContext_Customer_updatedBy(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -2397,7 +2390,7 @@ func (ec *executionContext) _Customer_lastAutomaticRefillInvoice(ctx context.Con
 			return ec.fieldContext_Customer_lastAutomaticRefillInvoice(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Customer().LastAutomaticRefillInvoice(ctx, obj)
+			return obj.LastAutomaticRefillInvoice, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.Invoice) graphql.Marshaler {
@@ -2411,8 +2404,8 @@ func (ec *executionContext) fieldContext_Customer_lastAutomaticRefillInvoice(_ c
 	fc = &graphql.FieldContext{
 		Object:     "Customer",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Invoice(ctx, field)
 		},
@@ -7059,47 +7052,40 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "adminUser":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_adminUser(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_adminUser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "billingUser":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_billingUser(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_billingUser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "callRecordingUser":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_callRecordingUser(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_callRecordingUser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "supportUser":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_supportUser(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_supportUser(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdBy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_createdBy(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_createdBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "updatedBy":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_updatedBy(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "lastAutomaticRefillInvoice":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Customer_lastAutomaticRefillInvoice(ctx, field, obj)
-				})
+			out.Values[i] = ec._Customer_lastAutomaticRefillInvoice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "users":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

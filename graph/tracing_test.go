@@ -21,7 +21,8 @@ import (
 )
 
 // TestTracing records the spans of one request: the request, its resolvers and its
-// SQL statements (with placeholders, never values), all in one trace.
+// SQL statements (with placeholders, never values), all in one trace; a customer's
+// links are no resolvers of their own.
 func TestTracing(t *testing.T) {
 	t.Parallel()
 	rec := tracetest.NewSpanRecorder()
@@ -45,7 +46,7 @@ func TestTracing(t *testing.T) {
 	}))
 	defer srv.Close()
 	token, _ := auth.Sign(testAuth, models.MustParseObjectID(staff), time.Minute)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ customers { totalCount nodes { name } } }"}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/query", strings.NewReader(`{"query":"{ customers { totalCount nodes { name adminUser { email } createdBy { email } } } }"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
@@ -71,6 +72,12 @@ func TestTracing(t *testing.T) {
 	for _, want := range []string{"POST /query", "resolve Query.customers", "resolve CustomerConnection.totalCount"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no span %q among %v", want, names)
+		}
+	}
+	// A customer's links are filled in with its page: plain fields, no resolvers.
+	for _, name := range names {
+		if strings.HasPrefix(name, "resolve Customer.") {
+			t.Errorf("a customer's field ran as a resolver: %s", name)
 		}
 	}
 	var sql int

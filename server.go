@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logger.Info("demo data", slog.Bool("loaded", loaded))
 	}
 	metrics := graph.NewMetrics(sqlDB)
-	h, err := newHandler(cfg, logger, db, verifier, tracer, metrics)
+	h, err := newHandler(ctx, cfg, logger, db, verifier, tracer, metrics)
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 
 // newHandler builds the service's public HTTP handler from its parts; it records
 // metrics, which the admin listener serves.
-func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider,
+func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider,
 	metrics *graph.Metrics) (http.Handler, error) {
 	secret := cfg.CursorSecret
 	if len(secret) == 0 {
@@ -176,9 +176,12 @@ func newHandler(cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Ver
 	if err != nil {
 		return nil, err
 	}
+	resolver := graph.NewResolver(db, models.NewCursors(secret))
+	// Until ctx ends: authenticated callers are cached while their changes are heard.
+	go resolver.Callers.Listener(cfg.DatabaseURL, logger).Run(ctx)
 	return graph.NewHandler(graph.Config{
 		Logger:           logger,
-		Resolver:         graph.NewResolver(db, models.NewCursors(secret)),
+		Resolver:         resolver,
 		Ready:            sqlDB.PingContext,
 		TrustedProxies:   cfg.TrustedProxies,
 		Verifier:         verifier,

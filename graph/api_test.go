@@ -24,10 +24,12 @@ import (
 
 // api is the real HTTP handler over a database of the test's own.
 type api struct {
-	t    testing.TB
-	srv  *httptest.Server
-	db   *gorm.DB
-	logs *syncBuffer
+	t        testing.TB
+	srv      *httptest.Server
+	db       *gorm.DB
+	dbURL    string
+	resolver *graph.Resolver
+	logs     *syncBuffer
 	// statements is the number of SQL statements the last request sent.
 	statements atomic.Int64
 	// platform is the customer of staff, the platform staff user every request acts
@@ -83,9 +85,29 @@ func MustAPI(t testing.TB, opts ...func(*graph.Config)) *api {
 // statement, which the statement-budget tests show on failure).
 func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config)) *api {
 	t.Helper()
+	a := startInstance(t, pgtest.NewDatabase(t), level, opts...)
+	a.seedStaff()
+	a.warmStaff()
+	return a
+}
+
+// Instance starts another instance of the service over the same database, with
+// caches of its own, as a second replica behind a load balancer would be.
+func (a *api) Instance(opts ...func(*graph.Config)) *api {
+	a.t.Helper()
+	b := startInstance(a.t, a.dbURL, slog.LevelDebug, opts...)
+	b.platform, b.staff = a.platform, a.staff
+	b.warmStaff()
+	return b
+}
+
+// startInstance starts the service's handler over the database at dbURL, with its
+// listener for cache invalidations connected.
+func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*graph.Config)) *api {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})})
-	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: logger})
+	db, err := models.OpenDB(models.DBConfig{URL: dbURL, MaxConns: 8, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +117,18 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 	if err != nil {
 		t.Fatal(err)
 	}
+	resolver := graph.NewResolver(db, models.NewCursors([]byte("test cursor secret")))
+	listen, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	listener := resolver.Callers.Listener(dbURL, logger)
+	connected, once := make(chan struct{}), sync.Once{}
+	onConnect := listener.Connected
+	listener.Connected = func() { onConnect(); once.Do(func() { close(connected) }) }
+	go listener.Run(listen)
+	<-connected // so that the first request already has its callers cached
 	cfg := graph.Config{
 		Logger:        logger,
-		Resolver:      graph.NewResolver(db, models.NewCursors([]byte("test cursor secret"))),
+		Resolver:      resolver,
 		Ready:         sqlDB.PingContext,
 		Verifier:      verifier,
 		Introspection: true,
@@ -105,7 +136,7 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a := &api{t: t, db: db, logs: logs}
+	a := &api{t: t, db: db, dbURL: dbURL, resolver: resolver, logs: logs}
 	h := graph.NewHandler(cfg)
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := models.WithStatementCounter(r.Context())
@@ -113,8 +144,17 @@ func mustAPIAtLevel(t testing.TB, level slog.Level, opts ...func(*graph.Config))
 		a.statements.Store(models.Statements(ctx))
 	}))
 	t.Cleanup(a.srv.Close)
-	a.seedStaff()
 	return a
+}
+
+// warmStaff authenticates the staff user once, as on a running server, so that its
+// requests are authenticated from the cache.
+func (a *api) warmStaff() {
+	a.t.Helper()
+	if _, err := a.resolver.UserStore.Authenticate(context.Background(), models.MustParseObjectID(a.staff)); err != nil {
+		a.t.Fatal(err)
+	}
+	a.logs.reset()
 }
 
 // seedStaff writes the platform's own customer and its staff user through SQL.

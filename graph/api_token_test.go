@@ -66,7 +66,10 @@ func TestAPITokens(t *testing.T) {
 	if r := withToken(secret, doc); r.Errors != nil {
 		t.Errorf("admin token patch: %v", r.codes())
 	}
-	a.db.Exec(`UPDATE users SET admin_permission = 'READ' WHERE id = decode(?, 'hex')`, admin)
+	lower := `mutation($id: ObjectID!) { userPatch(id: $id, patch: {adminPermission: READ}) { id } }`
+	if r := a.do(lower, map[string]any{"id": admin}); r.Errors != nil {
+		t.Fatalf("lower the admin's permission: %v", r.codes())
+	}
 	if r := withToken(secret, doc); cmp.Diff([]string{"FORBIDDEN patch.name"}, r.codes()) != "" {
 		t.Errorf("after losing admin rights: %v", r.codes())
 	}

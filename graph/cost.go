@@ -94,7 +94,6 @@ type costAccount struct {
 	limiter     *costLimiter
 	key         string
 	limit, rate float64
-	w           *costWriter
 
 	mu        sync.Mutex
 	requested int
@@ -124,9 +123,8 @@ func withCostLimit(cfg CostLimit, next http.Handler) http.Handler {
 		if c.CostLimit != nil { // refilled in the same time as the server's bucket
 			limit, rate = float64(*c.CostLimit), cfg.RestoreRate*float64(*c.CostLimit)/float64(cfg.Limit)
 		}
-		cw := &costWriter{ResponseWriter: w}
-		a := &costAccount{limiter: l, key: key, limit: limit, rate: rate, w: cw, available: limit}
-		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), costAccountKey{}, a)))
+		a := &costAccount{limiter: l, key: key, limit: limit, rate: rate, available: limit}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), costAccountKey{}, a)))
 	})
 }
 
@@ -155,7 +153,7 @@ func chargeCost(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Err
 	a.available, wait = a.limiter.take(a.key, a.limit, a.rate, cost, time.Now())
 	if wait > 0 {
 		retry := int(math.Ceil(wait.Seconds()))
-		a.w.refuse(retry)
+		setStatus(ctx, http.StatusTooManyRequests, "Retry-After", strconv.Itoa(retry))
 		return limitError("RATE_LIMITED", "the operation costs %d points and your bucket has %.0f, regaining %.0f a second: retry after %d s",
 			cost, a.available, a.rate, retry)
 	}
@@ -186,33 +184,3 @@ func addCostExtension(ctx context.Context, next graphql.ResponseHandler) *graphq
 	}
 	return resp
 }
-
-// costWriter answers 429 with Retry-After once the request's account refused it;
-// gqlgen's transports write the status of a refused operation themselves.
-type costWriter struct {
-	http.ResponseWriter
-	refused, wrote bool
-}
-
-func (w *costWriter) refuse(retryAfter int) {
-	w.refused = true
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-}
-
-func (w *costWriter) WriteHeader(code int) {
-	if w.refused {
-		code = http.StatusTooManyRequests
-	}
-	w.wrote = true
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *costWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer (to flush).
-func (w *costWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

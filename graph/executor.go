@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -72,7 +73,9 @@ func (s *graphQLServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(&graphql.Response{Errors: gqlerror.List{gqlErr}})
 		}
 	}()
-	r = r.WithContext(graphql.StartOperationTrace(r.Context()))
+	sw := &statusWriter{ResponseWriter: w}
+	w = sw
+	r = r.WithContext(context.WithValue(graphql.StartOperationTrace(r.Context()), statusWriterKey{}, sw))
 	for _, t := range s.transports {
 		if t.Supports(r) {
 			t.Do(w, r, s.exec)
@@ -80,4 +83,67 @@ func (s *graphQLServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeErrors(r.Context(), w, http.StatusBadRequest, "send a GraphQL request: a POST of JSON or a GET with a query", "BAD_REQUEST", "")
+}
+
+// statusWriter lets the layers below gqlgen's transports choose the HTTP status of
+// an answer that the transport writes with its own (a refusal for cost is 429, a
+// request past its deadline 504).
+type statusWriter struct {
+	http.ResponseWriter
+	status int // 0: the transport's
+	wrote  bool
+}
+
+type statusWriterKey struct{}
+
+// setStatus makes the request of ctx answer with status and the given header
+// (name, value pairs), unless its answer is already being written.
+func setStatus(ctx context.Context, status int, header ...string) {
+	w, ok := ctx.Value(statusWriterKey{}).(*statusWriter)
+	if !ok || w.wrote {
+		return
+	}
+	w.status = status
+	for i := 0; i+1 < len(header); i += 2 {
+		w.Header().Set(header[i], header[i+1])
+	}
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status != 0 {
+		code = w.status
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer (to flush).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// answerEndedRequests gives an operation whose request ended before its answer
+// (past its deadline, or its client gone) an error, presented by present, instead
+// of gqlgen's null, which marks the end of a subscription's stream and would reach
+// a client as a body of "null" with status 200.
+func answerEndedRequests(present graphql.ErrorPresenterFunc) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		respond := next(ctx)
+		if graphql.GetOperationContext(ctx).Operation.Operation == ast.Subscription {
+			return respond
+		}
+		return func(ctx context.Context) *graphql.Response {
+			resp := respond(ctx)
+			if resp != nil || ctx.Err() == nil {
+				return resp
+			}
+			setStatus(ctx, http.StatusGatewayTimeout)
+			return &graphql.Response{Errors: gqlerror.List{present(ctx, ctx.Err())}}
+		}
+	}
 }

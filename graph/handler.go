@@ -112,7 +112,9 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 	}
 	exec.Use(extension.FixedComplexityLimit(maxComplexity))
 	exec.AroundResponses(addCostExtension)
-	exec.SetErrorPresenter(presentError(cfg.Logger))
+	present := presentError(cfg.Logger)
+	exec.SetErrorPresenter(present)
+	exec.AroundOperations(answerEndedRequests(present))
 	exec.AroundFields(countFields)
 	if cfg.Tracer != nil {
 		exec.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))

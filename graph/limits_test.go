@@ -82,13 +82,13 @@ func TestLimits(t *testing.T) {
 }
 
 // TestRequestDeadline: a request that outlives its deadline is ended, its SQL
-// cancelled, with a masked error carrying the request id.
+// cancelled, with 504 and a masked error carrying the request id.
 func TestRequestDeadline(t *testing.T) {
 	t.Parallel()
 	a := MustAPI(t, func(c *graph.Config) { c.Limits = graph.Limits{Timeout: time.Nanosecond} })
 	start := time.Now()
 	r := a.do(`{ customers { totalCount } }`, nil)
-	if time.Since(start) > 2*time.Second || r.Status != 500 || len(r.Errors) != 1 ||
+	if time.Since(start) > 2*time.Second || r.Status != 504 || len(r.Errors) != 1 ||
 		r.Errors[0].Extensions["requestId"] != r.Header.Get("X-Request-Id") || !strings.Contains(a.logs.String(), "context deadline exceeded") {
 		t.Errorf("after the deadline: %d %+v in %v", r.Status, r.Errors, time.Since(start))
 	}

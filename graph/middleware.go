@@ -248,7 +248,11 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		case err != nil:
 			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", models.LogSafeError(err)))
-			writeErrors(ctx, w, http.StatusInternalServerError, internalMessage, models.Internal.Code(), RequestID(ctx))
+			status := http.StatusInternalServerError
+			if ctx.Err() != nil { // the request's deadline, as answerEndedRequests answers it
+				status = http.StatusGatewayTimeout
+			}
+			writeErrors(ctx, w, status, internalMessage, models.Internal.Code(), RequestID(ctx))
 			return
 		}
 		c := models.CallerFrom(ctx)

@@ -13,6 +13,8 @@ import (
 
 // Resolver is the root of the resolvers: the stores they call, nothing else.
 type Resolver struct {
+	// Callers caches authenticated callers; run its Listener while it serves.
+	Callers       *models.CallerCache
 	CustomerStore *models.CustomerStore
 	UserStore     *models.UserStore
 	InvoiceStore  *models.InvoiceStore
@@ -22,12 +24,14 @@ type Resolver struct {
 
 // NewResolver returns the root resolver over db; cursors signs every connection's cursors.
 func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
+	callers := models.NewCallerCache()
 	return &Resolver{
-		CustomerStore: models.NewCustomerStore(db, cursors),
-		UserStore:     models.NewUserStore(db, cursors),
+		Callers:       callers,
+		CustomerStore: models.NewCustomerStore(db, cursors, callers),
+		UserStore:     models.NewUserStore(db, cursors, callers),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
 		AuditStore:    models.NewAuditStore(db, cursors),
-		APITokenStore: models.NewAPITokenStore(db, cursors),
+		APITokenStore: models.NewAPITokenStore(db, cursors, callers),
 	}
 }
 

@@ -85,11 +85,13 @@ type APITokenStore struct {
 	db       *gorm.DB
 	cursors  *Cursors
 	rejected *rejectedTokens
+	callers  *CallerCache
 }
 
-// NewAPITokenStore returns a store over db whose cursors are signed by cursors.
-func NewAPITokenStore(db *gorm.DB, cursors *Cursors) *APITokenStore {
-	return &APITokenStore{db: db, cursors: cursors, rejected: newRejectedTokens()}
+// NewAPITokenStore returns a store over db whose cursors are signed by cursors and
+// whose authenticated tokens are kept in callers.
+func NewAPITokenStore(db *gorm.DB, cursors *Cursors, callers *CallerCache) *APITokenStore {
+	return &APITokenStore{db: db, cursors: cursors, rejected: newRejectedTokens(), callers: callers}
 }
 
 func hashSecret(secret string) []byte {
@@ -215,6 +217,7 @@ func (s *APITokenStore) CountAPITokens(ctx context.Context) (int, error) {
 // RevokeAPIToken revokes a token of the caller (staff: of anyone) at once; revoking
 // it again changes nothing. Errors: Unauthenticated, NotFound.
 func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APIToken, error) {
+	defer s.callers.InvalidateToken(id)
 	u, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
@@ -240,9 +243,25 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 // when the token was last used, at most once a minute.
 func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string) (*User, *APIToken, error) {
 	hash := sha256.Sum256([]byte(secret))
-	if err := s.rejected.get(hash, time.Now()); err != nil {
+	now := time.Now()
+	if err := s.rejected.get(hash, now); err != nil {
 		return nil, nil, err
 	}
+	if t, u, noted, ok := s.callers.token(hash, now); ok {
+		if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
+			refused := Errorf(Unauthenticated, "the API token has expired")
+			s.rejected.add(hash, refused, now)
+			return nil, nil, refused
+		}
+		if now.Sub(noted) > time.Minute {
+			if err := s.noteUse(ctx, t.ID); err != nil {
+				return nil, nil, err
+			}
+			s.callers.noteTokenUse(hash, now)
+		}
+		return u, t, nil
+	}
+	generation := s.callers.begin()
 	var row struct {
 		User
 		Token APIToken `gorm:"embedded;embeddedPrefix:token_"`
@@ -261,29 +280,40 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 		return nil, nil, fmt.Errorf("authenticate api token: %w", err)
 	case row.Token.RevokedAt != nil:
 		refused = Errorf(Unauthenticated, "the API token has been revoked")
-	case row.Token.ExpiresAt != nil && !row.Token.ExpiresAt.After(time.Now()):
+	case row.Token.ExpiresAt != nil && !row.Token.ExpiresAt.After(now):
 		refused = Errorf(Unauthenticated, "the API token has expired")
 	case row.Status != UserActive:
 		// Not remembered: the user may be made active again.
 		return nil, nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
 	}
 	if refused != nil {
-		s.rejected.add(hash, refused, time.Now())
+		s.rejected.add(hash, refused, now)
 		return nil, nil, refused
 	}
-	if row.Stale {
-		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", row.Token.ID).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
-			return nil, nil, fmt.Errorf("authenticate api token: %w", err)
-		}
+	noted := now
+	if !row.Stale {
+		noted = *row.Token.LastUsedAt
+	} else if err := s.noteUse(ctx, row.Token.ID); err != nil {
+		return nil, nil, err
 	}
+	s.callers.putToken(hash, &row.Token, &row.User, noted, generation, now)
 	u, t := row.User, row.Token
 	return &u, &t, nil
+}
+
+// noteUse writes that the token id was just used.
+func (s *APITokenStore) noteUse(ctx context.Context, id ObjectID) error {
+	if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", id).Update("last_used_at", gorm.Expr("now()")).Error; err != nil {
+		return fmt.Errorf("note the use of api token %s: %w", id, err)
+	}
+	return nil
 }
 
 // SetAPITokenCostLimit gives the token id its own cost bucket of costLimit points
 // (nil: the server's again). Platform staff only. Errors: Unauthenticated,
 // Forbidden, NotFound, Invalid.
 func (s *APITokenStore) SetAPITokenCostLimit(ctx context.Context, id ObjectID, costLimit *int32) (*APIToken, error) {
+	defer s.callers.InvalidateToken(id)
 	if err := requireStaff(ctx, "set a token's costLimit"); err != nil {
 		return nil, err
 	}

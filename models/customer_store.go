@@ -14,11 +14,13 @@ import (
 type CustomerStore struct {
 	db      *gorm.DB
 	cursors *Cursors
+	callers *CallerCache
 }
 
-// NewCustomerStore returns a store over db whose connection cursors are signed by cursors.
-func NewCustomerStore(db *gorm.DB, cursors *Cursors) *CustomerStore {
-	return &CustomerStore{db: db, cursors: cursors}
+// NewCustomerStore returns a store over db whose connection cursors are signed by
+// cursors; deleting a customer forgets its users in callers.
+func NewCustomerStore(db *gorm.DB, cursors *Cursors, callers *CallerCache) *CustomerStore {
+	return &CustomerStore{db: db, cursors: cursors, callers: callers}
 }
 
 // CustomerEdge is one customer of a page with its cursor.
@@ -285,6 +287,7 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 	if err := requireStaff(ctx, "delete customers"); err != nil {
 		return nil, err
 	}
+	defer s.callers.InvalidateCustomer(id) // its users go with it
 	var rows []Customer
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {

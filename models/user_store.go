@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -14,11 +15,13 @@ import (
 type UserStore struct {
 	db      *gorm.DB
 	cursors *Cursors
+	callers *CallerCache
 }
 
-// NewUserStore returns a store over db whose cursors are signed by cursors.
-func NewUserStore(db *gorm.DB, cursors *Cursors) *UserStore {
-	return &UserStore{db: db, cursors: cursors}
+// NewUserStore returns a store over db whose cursors are signed by cursors and
+// whose authenticated users are kept in callers.
+func NewUserStore(db *gorm.DB, cursors *Cursors, callers *CallerCache) *UserStore {
+	return &UserStore{db: db, cursors: cursors, callers: callers}
 }
 
 // UserEdge is one user of a page with its cursor.
@@ -56,9 +59,17 @@ func newUserPage(rows []*User, cursors []string, info PageInfo, filter *UserFilt
 // Authenticate returns the user a verified credential names, who must exist and be
 // ACTIVE; otherwise the error is Unauthenticated.
 func (s *UserStore) Authenticate(ctx context.Context, id ObjectID) (*User, error) {
+	now := time.Now()
+	if u, ok := s.callers.user(id, now); ok {
+		return u, nil
+	}
+	generation := s.callers.begin()
 	u, err := findByID[User](ctx, s.db, "user", id)
 	if ErrorKind(err) == NotFound || err == nil && u.Status != UserActive {
 		return nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
+	}
+	if err == nil {
+		s.callers.putUser(u, generation, now)
 	}
 	return u, err
 }
@@ -213,6 +224,7 @@ func checkEmailFree(ctx context.Context, tx *gorm.DB, in UserInput, self ObjectI
 // against the locked row. A TERMINATED user never changes again (Conflict).
 // Errors: Unauthenticated, NotFound, Forbidden, Invalid, Conflict.
 func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput, expectedVersion *int32) (*User, error) {
+	defer s.callers.InvalidateUser(id) // after the commit: a refused patch forgets it harmlessly
 	return updateVersioned(ctx, s.db, "userPatch", id, expectedVersion, userRecord, func(tx *gorm.DB, old *User) (map[string]any, error) {
 		if err := authorizeUserWrite(ctx, old.CustomerID, old, &patch); err != nil {
 			return nil, err
@@ -239,6 +251,7 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 // judged against the locked row.
 // Errors: Unauthenticated, NotFound, Forbidden, Conflict.
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
+	defer s.callers.InvalidateUser(id)
 	var deleted *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {

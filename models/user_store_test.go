@@ -23,7 +23,7 @@ func TestEmailTakenIsProbe(t *testing.T) {
 	}
 	rw := PermissionReadWrite
 	ctx := WithCaller(context.Background(), Caller{UserID: &staffID, User: &User{ID: staffID, CustomerID: customer, SuperAdminPermission: &rw}})
-	users := NewUserStore(db, NewCursors([]byte("k")))
+	users := NewUserStore(db, NewCursors([]byte("k")), NewCallerCache())
 	in := UserInput{CustomerID: Opt[ObjectID]{Set: true, Value: customer}, Email: Opt[string]{Set: true, Value: "STAFF@example.com"},
 		First: Opt[string]{Set: true, Value: "F"}, Last: Opt[string]{Set: true}}
 	_, err = users.CreateUser(ctx, in)

@@ -1,0 +1,200 @@
+package models
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// CallersChannel is the PostgreSQL channel on which triggers announce every change
+// of a user ("user:<id>") or of an API token's validity ("token:<id>"), in the
+// writing transaction (migration 00007), so that each instance forgets what it
+// cached of them as soon as the change commits, whoever made it.
+const CallersChannel = "callers"
+
+// Bounds of the caller cache: entries live callerTTL at most, behind the
+// invalidations, and each map holds at most maxCachedCallers.
+const (
+	callerTTL        = 10 * time.Second
+	maxCachedCallers = 10_000
+)
+
+// CallerCache remembers verified callers (a user by id; an API token by the hash of
+// its secret, with its user) so that authenticating a request costs no statement.
+// It keeps nothing unless it is listening for invalidations: a user disabled or a
+// token revoked on any instance is forgotten by every instance within moments, and
+// by the writing instance before its write returns.
+type CallerCache struct {
+	mu        sync.Mutex
+	listening bool
+	// generation counts invalidations: a lookup that started before one may have
+	// read what it invalidated, so its result is not kept.
+	generation uint64
+	users      map[ObjectID]cachedUser
+	tokens     map[[32]byte]cachedToken
+}
+
+type cachedUser struct {
+	user User
+	at   time.Time
+}
+
+type cachedToken struct {
+	token APIToken
+	user  User
+	at    time.Time
+	// lastUsedNoted is when the token's last_used_at was last written.
+	lastUsedNoted time.Time
+}
+
+// NewCallerCache returns an empty cache, not listening.
+func NewCallerCache() *CallerCache {
+	return &CallerCache{users: map[ObjectID]cachedUser{}, tokens: map[[32]byte]cachedToken{}}
+}
+
+// Listener returns the listener that keeps the cache true to the database at
+// dbURL; run it (Run) for as long as the cache serves.
+func (c *CallerCache) Listener(dbURL string, logger *slog.Logger) *Listener {
+	return &Listener{
+		URL: dbURL, Channel: CallersChannel, Logger: logger,
+		Connected:    func() { c.setListening(true) },
+		Disconnected: func() { c.setListening(false) },
+		Notify:       c.invalidate,
+	}
+}
+
+// setListening starts or stops keeping entries; either way what was kept goes, as
+// changes may have been missed while not listening.
+func (c *CallerCache) setListening(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listening = on
+	c.generation++
+	clear(c.users)
+	clear(c.tokens)
+}
+
+// invalidate forgets what a notification names: "user:<id>" or "token:<id>". A
+// payload it does not understand makes it forget everything.
+func (c *CallerCache) invalidate(payload string) {
+	kind, hexID, _ := strings.Cut(payload, ":")
+	id, err := ParseObjectID(hexID)
+	switch {
+	case err == nil && kind == "user":
+		c.InvalidateUser(id)
+	case err == nil && kind == "token":
+		c.InvalidateToken(id)
+	default:
+		c.forget(func(*User, *APIToken) bool { return true })
+	}
+}
+
+// InvalidateUser forgets the user id and the tokens that act as it.
+func (c *CallerCache) InvalidateUser(id ObjectID) {
+	c.forget(func(u *User, _ *APIToken) bool { return u.ID == id })
+}
+
+// InvalidateToken forgets the API token id.
+func (c *CallerCache) InvalidateToken(id ObjectID) {
+	c.forget(func(_ *User, t *APIToken) bool { return t != nil && t.ID == id })
+}
+
+// InvalidateCustomer forgets every user of the customer id, and their tokens.
+func (c *CallerCache) InvalidateCustomer(id ObjectID) {
+	c.forget(func(u *User, _ *APIToken) bool { return u.CustomerID == id })
+}
+
+// forget removes the entries that match.
+func (c *CallerCache) forget(match func(*User, *APIToken) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	for id, e := range c.users {
+		if match(&e.user, nil) {
+			delete(c.users, id)
+		}
+	}
+	for hash, e := range c.tokens {
+		if match(&e.user, &e.token) {
+			delete(c.tokens, hash)
+		}
+	}
+}
+
+// begin returns the generation a lookup starts in, to hand to put.
+func (c *CallerCache) begin() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.generation
+}
+
+// user returns a copy of the cached user id.
+func (c *CallerCache) user(id ObjectID, now time.Time) (*User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.users[id]
+	if !ok || now.Sub(e.at) > callerTTL {
+		return nil, false
+	}
+	u := e.user
+	return &u, true
+}
+
+// putUser keeps u, unless the cache is not listening or something was invalidated
+// since generation.
+func (c *CallerCache) putUser(u *User, generation uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.listening || c.generation != generation {
+		return
+	}
+	if len(c.users) >= maxCachedCallers {
+		evictOne(c.users)
+	}
+	c.users[u.ID] = cachedUser{user: *u, at: now}
+}
+
+// token returns copies of the cached token of hash and its user, and when its use
+// was last noted.
+func (c *CallerCache) token(hash [32]byte, now time.Time) (*APIToken, *User, time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.tokens[hash]
+	if !ok || now.Sub(e.at) > callerTTL {
+		return nil, nil, time.Time{}, false
+	}
+	t, u := e.token, e.user
+	return &t, &u, e.lastUsedNoted, true
+}
+
+// putToken keeps t and its user u, as putUser does.
+func (c *CallerCache) putToken(hash [32]byte, t *APIToken, u *User, lastUsedNoted time.Time, generation uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.listening || c.generation != generation {
+		return
+	}
+	if len(c.tokens) >= maxCachedCallers {
+		evictOne(c.tokens)
+	}
+	c.tokens[hash] = cachedToken{token: *t, user: *u, at: now, lastUsedNoted: lastUsedNoted}
+}
+
+// noteTokenUse records that the cached token of hash had its use written at now.
+func (c *CallerCache) noteTokenUse(hash [32]byte, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.tokens[hash]; ok {
+		e.lastUsedNoted = now
+		c.tokens[hash] = e
+	}
+}
+
+// evictOne removes an arbitrary entry (Go's maps iterate in random order).
+func evictOne[K comparable, V any](m map[K]V) {
+	for k := range m {
+		delete(m, k)
+		return
+	}
+}

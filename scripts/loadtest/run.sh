@@ -375,7 +375,7 @@ stop_server
 
 {
 	echo
-	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % | max RSS MiB | statements/req | ceiling tx/s | API / ceiling |"
+	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % of a core | max RSS MiB | statements/req | ceiling tx/s | API / ceiling |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for round in $(seq 1 "$ROUNDS"); do
 		for w in $WORKLOADS; do

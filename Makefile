@@ -3,7 +3,7 @@ GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
 
-.PHONY: help run test graphiql audit-deps bench migrate generate check-generated lint db-stop
+.PHONY: help run test graphiql audit-deps bench loadtest migrate generate check-generated lint db-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its loc
 bench: ## run the benchmarks against a real PostgreSQL
 	$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Not part of `make test`: it takes about 2 minutes a round (README, "Load test").
+# Settings: DURATION, WARMUP, CONNECTIONS, THREADS, ROUNDS, WORKLOADS, LOADTEST_SMOKE=1.
+loadtest: ## the API under HTTP load (wrk) against the SQL ceiling (pgbench), on a fresh seeded database
+	GO="$(GO)" scripts/loadtest/run.sh
+
 migrate: ## create the database if missing and apply the migrations
 	$(WITH_DB) $(GO) run . migrate
 
@@ -53,7 +58,8 @@ check-generated: generate ## fail when the generated code is not what the schema
 	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- graph/)" || { git status --short -- graph/ >&2; echo "generate wrote new files: run make generate and commit" >&2; exit 1; }
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet, staticcheck and a syntax check of the scripts
+	bash -n scripts/db.sh && bash -n scripts/loadtest/run.sh
 	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above need formatting" >&2; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...

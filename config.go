@@ -39,9 +39,12 @@ type Config struct {
 	// AuthFailures (AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL) limits failed
 	// authentication per client address.
 	AuthFailures graph.AuthFailureLimit
-	// AdminAddr (ADMIN_ADDR) is the address of the admin listener: /metrics and
-	// /debug/pprof/, which the public listener never serves.
+	// AdminAddr (ADMIN_ADDR) is the address of the admin listener: /metrics, which
+	// the public listener never serves.
 	AdminAddr string
+	// PprofAddr (PPROF_ADDR) is the address of the profiler's listener,
+	// /debug/pprof/; empty: no profiler.
+	PprofAddr string
 }
 
 // loadConfig reads the configuration; every setting has a default next to it, and
@@ -58,6 +61,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Env:         env,
 		ListenAddr:  e.str("LISTEN_ADDR", listen),
 		AdminAddr:   e.str("ADMIN_ADDR", "127.0.0.1:9090"),
+		PprofAddr:   e.str("PPROF_ADDR", ""),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),
@@ -217,6 +221,7 @@ func (c Config) logValue() slog.Value {
 		slog.Bool("introspection", c.Introspection),
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("admin_addr", c.AdminAddr),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("database_url", dbURL),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -98,7 +99,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, logger, h, graph.NewAdminHandler(metrics))
+	servers := []listener{{"", cfg.ListenAddr, h}, {"admin", cfg.AdminAddr, graph.NewAdminHandler(metrics)}}
+	if cfg.PprofAddr != "" {
+		servers = append(servers, listener{"pprof", cfg.PprofAddr, graph.NewProfilerHandler()})
+	}
+	return serve(ctx, cfg, logger, servers)
+}
+
+// listener is one HTTP server of the process: its name ("" for the public one),
+// address and handler.
+type listener struct {
+	name, addr string
+	handler    http.Handler
 }
 
 // newTracer exports spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set
@@ -218,55 +230,61 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *
 	return db, nil
 }
 
-// serve runs the public and the admin HTTP servers until ctx ends, then shuts them
-// down gracefully: the public listener closes, in-flight requests finish (their
-// contexts are not cancelled by the signal), then the admin server stops (so that
+// serve runs the HTTP servers, the public one first, until ctx ends, then shuts
+// them down gracefully: the public listener closes, in-flight requests finish
+// (their contexts are not cancelled by the signal), then the others stop (so that
 // metrics can be scraped while requests drain), and only then does serve return.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, public, admin http.Handler) error {
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, listeners []listener) error {
 	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
-	pub := &http.Server{
-		Handler:           public,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       base,
-		ErrorLog:          errorLog,
+	servers := make([]*http.Server, len(listeners))
+	lns := make([]net.Listener, len(listeners))
+	closeAll := func() {
+		for i := range listeners {
+			if servers[i] != nil {
+				servers[i].Close()
+			}
+			if lns[i] != nil {
+				lns[i].Close()
+			}
+		}
 	}
-	// No write timeout: a CPU profile or trace streams for as long as it was asked to.
-	adm := &http.Server{Handler: admin, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute, BaseContext: base, ErrorLog: errorLog}
-	pubLn, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	for i, l := range listeners {
+		// Only the public server has a write timeout: a CPU profile or trace streams
+		// for as long as it was asked to.
+		srv := &http.Server{Handler: l.handler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute,
+			BaseContext: base, ErrorLog: errorLog}
+		if l.name == "" {
+			srv.ReadTimeout, srv.WriteTimeout, srv.MaxHeaderBytes = 15*time.Second, 30*time.Second, 64<<10
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("listen on %s: %w", l.addr, err)
+		}
+		lns[i] = ln
+		servers[i] = srv
+		logger.Info(strings.TrimSpace("serving "+l.name), slog.String("addr", ln.Addr().String()))
 	}
-	admLn, err := net.Listen("tcp", cfg.AdminAddr)
-	if err != nil {
-		pubLn.Close()
-		return fmt.Errorf("listen on ADMIN_ADDR: %w", err)
+	errCh := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errCh <- srv.Serve(lns[i]) }()
 	}
-	logger.Info("serving", slog.String("addr", pubLn.Addr().String()))
-	logger.Info("serving admin", slog.String("addr", admLn.Addr().String()))
-	errCh := make(chan error, 2)
-	go func() { errCh <- pub.Serve(pubLn) }()
-	go func() { errCh <- adm.Serve(admLn) }()
 	select {
 	case err := <-errCh:
-		pub.Close()
-		adm.Close()
+		closeAll()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := pub.Shutdown(sctx); err != nil {
-		adm.Close()
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := adm.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown admin: %w", err)
+	for i, srv := range servers {
+		l := listeners[i]
+		if err := srv.Shutdown(sctx); err != nil {
+			closeAll()
+			return fmt.Errorf("shutdown %s: %w", l.addr, err)
+		}
 	}
 	logger.Info("stopped")
 	return nil

@@ -207,20 +207,22 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestAdminListener: /metrics and the profiler are served on ADMIN_ADDR only; the
-// public listener answers 404 there.
+// TestAdminListener: /metrics is served on ADMIN_ADDR only, the profiler on
+// PPROF_ADDR only; the public listener answers 404 there.
 func TestAdminListener(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	out, logs := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
-			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": string(secret),
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "PPROF_ADDR": "127.0.0.1:0",
+			"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": string(secret),
 		}), logs)
 		logs.Close()
 	}()
 	public := waitForLog(t, out, "serving")["addr"].(string)
 	admin := waitForLog(t, out, "serving admin")["addr"].(string)
+	pprof := waitForLog(t, out, "serving pprof")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	defer func() {
 		stop()
@@ -245,8 +247,11 @@ func TestAdminListener(t *testing.T) {
 	if status, body := get(admin, "/metrics"); status != 200 || !strings.Contains(body, "go_sql_max_open_connections") {
 		t.Errorf("admin /metrics: %d\n%.300s", status, body)
 	}
-	if status, body := get(admin, "/debug/pprof/"); status != 200 || !strings.Contains(body, "goroutine") {
-		t.Errorf("admin /debug/pprof/: %d\n%.300s", status, body)
+	if status, _ := get(admin, "/debug/pprof/"); status != http.StatusNotFound {
+		t.Errorf("admin /debug/pprof/: %d, want 404: the profiler has a listener of its own", status)
+	}
+	if status, body := get(pprof, "/debug/pprof/"); status != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("PPROF_ADDR /debug/pprof/: %d\n%.300s", status, body)
 	}
 }
 

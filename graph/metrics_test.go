@@ -39,8 +39,10 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("public %s: %d, want 404", path, status)
 		}
 	}
-	if status, body := get(admin.URL + "/debug/pprof/heap?debug=1"); status != 200 || !strings.Contains(body, "heap profile") {
-		t.Errorf("admin heap profile: %d", status)
+	profiler := httptest.NewServer(graph.NewProfilerHandler())
+	t.Cleanup(profiler.Close)
+	if status, body := get(profiler.URL + "/debug/pprof/heap?debug=1"); status != 200 || !strings.Contains(body, "heap profile") {
+		t.Errorf("profiler's heap profile: %d", status)
 	}
 	status, body := get(admin.URL + "/metrics")
 	if status != 200 {

@@ -524,3 +524,35 @@ func TestConcurrentPatchesOfSixteenFields(t *testing.T) {
 		t.Errorf("audit events name %d fields, want %d: %v", len(fields), len(patches), fields)
 	}
 }
+
+// TestCustomerPatchStatementBudget holds the patch of W3 (credit and accountLock,
+// with expectedVersion) to one statement beyond authentication, for platform staff
+// and for an admin of the customer (accountLock only: credit is staff's), whose
+// customer must be ACTIVE: the row lock, the version check, the UPDATE and the audit
+// event, with that check, are one statement. A refused patch costs no more.
+func TestCustomerPatchStatementBudget(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	w := a.accessWorld("admin")
+	const budget = 1
+	tests := []struct {
+		name, caller string
+		patch        map[string]any
+		version      int
+		want         []string
+	}{
+		{"Staff", a.staff, map[string]any{"credit": 7, "accountLock": false}, 1, nil},
+		{"Admin", w.caller, map[string]any{"accountLock": true}, 2, nil},
+		{"StaleVersion", a.staff, map[string]any{"credit": 8}, 1, []string{"CONFLICT expectedVersion"}},
+	}
+	for _, tt := range tests {
+		a.logs.reset()
+		r := a.as(tt.caller, patchDoc, map[string]any{"id": w.own, "patch": tt.patch, "v": tt.version})
+		if d := cmp.Diff(tt.want, r.codes()); d != "" {
+			t.Fatalf("%s: errors (-want +got):\n%s", tt.name, d)
+		}
+		if got := a.statements.Load(); got > budget+authStatements {
+			t.Errorf("%s: %d SQL statements, want at most %d beyond authentication:\n%s", tt.name, got, budget, a.sqlLog())
+		}
+	}
+}

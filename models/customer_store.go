@@ -121,7 +121,7 @@ func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*
 		return nil, err
 	}
 	c.CreatedByID, c.UpdatedByID = caller.UserID, caller.UserID
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(c).Error; err != nil {
 			return translatePgError(err)
 		}
@@ -229,7 +229,7 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 		return nil, err
 	}
 	var rows []Customer
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {
 			return translateDeleteError(err)
 		}

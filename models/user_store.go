@@ -162,7 +162,7 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 	} else if err != nil {
 		return nil, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 // Errors: Unauthenticated, NotFound, Forbidden, Conflict.
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
 	var deleted *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
 			return err
 		}

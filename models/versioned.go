@@ -195,7 +195,7 @@ func lockForUpdate[T any](ctx context.Context, tx *gorm.DB, r record[T], id Obje
 func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, expectedVersion *int32, r record[T],
 	columns func(tx *gorm.DB, old *T) (map[string]any, error)) (*T, error) {
 	var updated *T
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, db, func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
 			return err
 		}

@@ -76,7 +76,8 @@ type versionedWrite[T any] struct {
 	guard           *rowGuard[T] // nil: none
 }
 
-// writeVersioned makes w in one statement, its own transaction: it locks the row
+// writeVersioned makes w in one statement, atomic on its own (db may also be a
+// transaction of the caller's): it locks the row
 // (one the caller may not see is NotFound, as a missing one), checks w.guard and
 // expectedVersion against it (Forbidden or Conflict, and nothing is written), writes
 // the columns with version + 1 and updatedAt = now, and records the audit event,
@@ -104,6 +105,7 @@ func writeVersioned[T any](ctx context.Context, db *gorm.DB, w versionedWrite[T]
 			return nil, err
 		}
 	}
+	// The guard passed, so the version check is what left the row unwritten.
 	return nil, &Error{Kind: Conflict, Field: "expectedVersion",
 		Message: fmt.Sprintf("%s %s is at version %d, not %d", w.r.noun, w.id, w.r.version(row), *w.expectedVersion)}
 }

@@ -147,6 +147,15 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 	return a
 }
 
+// warm makes a request as user, so that its next ones are authenticated from the
+// cache, as on a running server.
+func (a *api) warm(user string) {
+	a.t.Helper()
+	if r := a.as(user, `{ viewer { id } }`, nil); r.Errors != nil {
+		a.t.Fatalf("warm %s: %v", user, r.codes())
+	}
+}
+
 // warmStaff authenticates the staff user once, as on a running server, so that its
 // requests are authenticated from the cache.
 func (a *api) warmStaff() {

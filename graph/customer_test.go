@@ -471,3 +471,89 @@ func TestCreatedByIPFromTrustedProxy(t *testing.T) {
 		t.Errorf("createdByIP = %v, want the connection's 127.0.0.1 when no proxy is trusted", out.CustomerCreate["createdByIP"])
 	}
 }
+
+// TestConcurrentPatchesOfSixteenFields sends 16 patches of 16 different fields of
+// one customer at once: each keeps its change, each bumps the version once, and each
+// records its own audit event with its one change.
+func TestConcurrentPatchesOfSixteenFields(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	c := a.mustCreate(map[string]any{"name": "Crowd"})
+	patches := map[string]any{
+		"name": "Crowded", "websiteUrl": "https://crowd.example", "logo": "https://crowd.example/l.png", "credit": 16,
+		"automaticRefillAmount": 5, "lowBalanceAlertAmount": 6, "internationalCalling": true, "mediaBypass": true,
+		"accountLock": false, "callRecording": true, "cdrRetention": 3, "cnamLookUps": true, "holdMusic": true,
+		"transcribeCalls": true, "maxOutboundCallRate": 9, "defaultBillMethod": "PAYMENTMETHOD",
+	}
+	var wg sync.WaitGroup
+	for field, value := range patches {
+		wg.Go(func() {
+			if r := a.do(patchDoc, map[string]any{"id": c["id"], "patch": map[string]any{field: value}}); r.Errors != nil {
+				t.Errorf("patch %s: %+v", field, r.Errors)
+			}
+		})
+	}
+	wg.Wait()
+	got := a.get(c["id"])
+	for field, value := range patches {
+		if n, ok := value.(int); ok {
+			value = float64(n)
+		}
+		if got[field] != value {
+			t.Errorf("%s = %v, want %v", field, got[field], value)
+		}
+	}
+	if got["version"] != float64(1+len(patches)) {
+		t.Errorf("version = %v, want %d", got["version"], 1+len(patches))
+	}
+	var out struct {
+		Customer struct{ AuditEvents struct{ Nodes []auditEvent } }
+	}
+	a.mustData(`query($id: ObjectID!) { customer(id: $id) { auditEvents(first: 20) { nodes { operation changes { field old new } } } } }`,
+		map[string]any{"id": c["id"]}, &out)
+	events := out.Customer.AuditEvents.Nodes
+	fields := map[string]bool{}
+	for _, e := range events[:len(events)-1] { // all but the oldest, the create
+		if e.Operation != "customerPatch" || len(e.Changes) != 1 {
+			t.Errorf("event %+v, want a patch with one change", e)
+			continue
+		}
+		fields[e.Changes[0].Field] = true
+	}
+	if len(fields) != len(patches) {
+		t.Errorf("audit events name %d fields, want %d: %v", len(fields), len(patches), fields)
+	}
+}
+
+// TestCustomerPatchStatementBudget holds the patch of W3 (credit and accountLock,
+// with expectedVersion) to one statement beyond authentication, for platform staff
+// and for an admin of the customer (accountLock only: credit is staff's), whose
+// customer must be ACTIVE: the row lock, the version check, the UPDATE and the audit
+// event, with that check, are one statement. A refused patch costs no more.
+func TestCustomerPatchStatementBudget(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	w := a.accessWorld("admin")
+	a.warm(w.caller)
+	const budget = 1
+	tests := []struct {
+		name, caller string
+		patch        map[string]any
+		version      int
+		want         []string
+	}{
+		{"Staff", a.staff, map[string]any{"credit": 7, "accountLock": false}, 1, nil},
+		{"Admin", w.caller, map[string]any{"accountLock": true}, 2, nil},
+		{"StaleVersion", a.staff, map[string]any{"credit": 8}, 1, []string{"CONFLICT expectedVersion"}},
+	}
+	for _, tt := range tests {
+		a.logs.reset()
+		r := a.as(tt.caller, patchDoc, map[string]any{"id": w.own, "patch": tt.patch, "v": tt.version})
+		if d := cmp.Diff(tt.want, r.codes()); d != "" {
+			t.Fatalf("%s: errors (-want +got):\n%s", tt.name, d)
+		}
+		if got := a.statements.Load(); got > budget+authStatements {
+			t.Errorf("%s: %d SQL statements, want at most %d beyond authentication:\n%s", tt.name, got, budget, a.sqlLog())
+		}
+	}
+}

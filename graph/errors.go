@@ -65,8 +65,7 @@ func presentErrorKind(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return g // the parser's and validator's own errors
 		}
 		id := RequestID(ctx)
-		logger.LogAttrs(ctx, slog.LevelError, "internal error",
-			slog.String("path", g.Path.String()), slog.String("err", models.LogSafeError(err)))
+		logInternal(ctx, logger, slog.String("path", g.Path.String()), slog.String("err", models.LogSafeError(err)))
 		return &gqlerror.Error{
 			Message:    internalMessage,
 			Path:       g.Path,
@@ -74,6 +73,24 @@ func presentErrorKind(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			Extensions: map[string]any{"code": models.Internal.Code(), "requestId": id},
 		}
 	}
+}
+
+// logInternal logs an internal error at ERROR, unless the client has gone: then
+// the error is one of the cancellation's (a statement, a dial, a commit cut short),
+// its field's answer reaches nobody, and the request's access line says "client
+// closed request".
+func logInternal(ctx context.Context, logger *slog.Logger, attrs ...slog.Attr) {
+	if !clientGone(ctx) {
+		logger.LogAttrs(ctx, slog.LevelError, "internal error", attrs...)
+	}
+}
+
+// clientGone reports whether the client of ctx's request has closed its
+// connection: net/http then cancels the request's context, which nothing else
+// cancels (the server's base context never is; the request's own deadline,
+// REQUEST_TIMEOUT, ends it with DeadlineExceeded, an error that is logged).
+func clientGone(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
 }
 
 // withCode sets the message, extensions.code and (when known) extensions.field.

@@ -38,7 +38,7 @@ func NewMetrics(db *sql.DB) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "customers_requests_total", Help: "GraphQL requests by operation name and outcome (ok, error, refused).",
+			Name: "customers_requests_total", Help: "GraphQL requests by operation name and outcome (ok, error, refused, canceled: the client closed the connection first).",
 		}, []string{"operation", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "customers_request_duration_seconds", Help: "GraphQL request latency by operation name.",
@@ -96,6 +96,8 @@ func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.D
 	label := m.operationLabel(op)
 	outcome := "ok"
 	switch {
+	case status == statusClientClosed:
+		outcome = "canceled"
 	case status >= 400 && status < 500:
 		outcome = "refused"
 	case status >= 500 || hadErrors:

@@ -135,8 +135,15 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// statusClientClosed is the access log's status of a request whose client closed
+// its connection before the answer was sent (nginx's 499); no client sees it.
+const statusClientClosed = 499
+
 // withAccessLog writes one INFO line per request (method, path, status, duration,
-// GraphQL operation, SQL statements) and records the request's metrics.
+// GraphQL operation, SQL statements) and records the request's metrics. A request
+// whose client went away is "client closed request" with status 499, whatever the
+// handler wrote to the closed connection, and the errors it answered with are not
+// counted: they are the cancellation's, and nobody read them.
 func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -149,11 +156,15 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 		op, codes := info.operation, info.codes
 		info.mu.Unlock()
 		statements := models.Statements(ctx)
-		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		msg, status := "request", rec.status
+		if clientGone(ctx) {
+			msg, status, codes = "client closed request", statusClientClosed, nil
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, msg,
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("op", op),
-			slog.Int("status", rec.status),
+			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("statements", statements),
 		)
@@ -161,7 +172,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 			for _, c := range codes {
 				m.countError(c)
 			}
-			m.observeRequest(op, rec.status, len(codes) > 0, elapsed, statements, info.fields.Load())
+			m.observeRequest(op, status, len(codes) > 0, elapsed, statements, info.fields.Load())
 		}
 	})
 }
@@ -247,7 +258,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			unauthenticated(ctx, w, err.Error())
 			return
 		case err != nil:
-			logger.LogAttrs(ctx, slog.LevelError, "internal error", slog.String("op", "authenticate"), slog.String("err", models.LogSafeError(err)))
+			logInternal(ctx, logger, slog.String("op", "authenticate"), slog.String("err", models.LogSafeError(err)))
 			status := http.StatusInternalServerError
 			if ctx.Err() != nil { // the request's deadline, as answerEndedRequests answers it
 				status = http.StatusGatewayTimeout

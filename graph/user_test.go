@@ -361,3 +361,24 @@ func TestUserEmailTakenWithOtherErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUserPatchStatementBudget: a user patch locks the user, for anyone but staff
+// its customer first, and writes with its audit event in one more statement.
+func TestUserPatchStatementBudget(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	w := a.accessWorld("admin")
+	a.warm(w.caller)
+	for _, tt := range []struct {
+		name, caller string
+		budget       int64
+	}{{"Staff", a.staff, 2}, {"Admin", w.caller, 3}} {
+		a.logs.reset()
+		if r := a.as(tt.caller, userPatchDoc, map[string]any{"id": w.ownExtra, "patch": map[string]any{"first": tt.name}}); r.Errors != nil {
+			t.Fatalf("%s: %+v", tt.name, r.Errors)
+		}
+		if got := a.statements.Load(); got > tt.budget+authStatements {
+			t.Errorf("%s: %d SQL statements, want at most %d beyond authentication:\n%s", tt.name, got, tt.budget, a.sqlLog())
+		}
+	}
+}

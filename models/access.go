@@ -108,10 +108,27 @@ func requireWritableCustomer(ctx context.Context, db *gorm.DB) error {
 	if err != nil {
 		return err
 	}
+	return refuseInactiveCustomer(c)
+}
+
+// refuseInactiveCustomer is requireWritableCustomer's refusal of a write by a user
+// of customer c, or nil when c is ACTIVE.
+func refuseInactiveCustomer(c *Customer) error {
 	if c.Status != CustomerActive {
 		return Errorf(Forbidden, "customer %s is %s, not ACTIVE: only platform staff may change it, its users or their API tokens", c.ID, c.Status)
 	}
 	return nil
+}
+
+// writableCustomerGuard is requireWritableCustomer for a write to the caller's own
+// customer row, checked on that row by the statement that locks and writes it: nil
+// for staff; for anyone else, the row must be ACTIVE.
+func writableCustomerGuard(ctx context.Context) (*rowGuard[Customer], error) {
+	u, err := requireUser(ctx)
+	if err != nil || u.isStaff() {
+		return nil, err
+	}
+	return &rowGuard[Customer]{cond: "old.status = '" + string(CustomerActive) + "'", refuse: refuseInactiveCustomer}, nil
 }
 
 // authorizeCustomerPatch checks, field by field, that the caller may write the

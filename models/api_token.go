@@ -134,7 +134,7 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 	}
 	secret := APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt, CostLimit: costLimit}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := lockActiveTokenCount(tx, u.ID); err != nil {
 			return err
 		}

@@ -123,7 +123,7 @@ func (s *CustomerStore) CreateCustomer(ctx context.Context, in CustomerInput) (*
 		return nil, err
 	}
 	c.CreatedByID, c.UpdatedByID = caller.UserID, caller.UserID
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Omit("created_at", "updated_at").Clauses(clause.Returning{}).Create(c).Error; err != nil {
 			return translatePgError(err)
 		}
@@ -203,79 +203,22 @@ func (s *CustomerStore) SetCustomerStatus(ctx context.Context, id ObjectID, stat
 	return s.update(ctx, "customerSetStatus", id, map[string]any{"status": string(status)}, expectedVersion)
 }
 
-// update writes cols to the customer id, with the bookkeeping columns of every write.
+// update writes cols to the customer id, with the bookkeeping columns of every
+// write, in one statement (writeVersioned). Anyone but staff writes its own customer
+// (requireVisibleCustomer), which must be ACTIVE (requireWritableCustomer): that
+// statement checks it on the row it locks, instead of a lock of its own.
 func (s *CustomerStore) update(ctx context.Context, op string, id ObjectID, cols map[string]any, expectedVersion *int32) (*Customer, error) {
 	cols["updated_by_id"] = CallerFrom(ctx).UserID
-	return updateVersioned(ctx, s.db, op, id, expectedVersion, customerRecord, func(*gorm.DB, *Customer) (map[string]any, error) {
-		return cols, nil
-	})
-}
-
-// record says how a table's rows appear in errors and in the audit trail, and which
-// of its columns names the customer a row belongs to (what scoped limits).
-type record[T any] struct {
-	noun, recordType string
-	customerColumn   string
-	version          func(*T) int32
-	customer         func(*T) ObjectID
-}
-
-var (
-	customerRecord = record[Customer]{"customer", "Customer", "id", func(c *Customer) int32 { return c.Version }, func(c *Customer) ObjectID { return c.ID }}
-	userRecord     = record[User]{"user", "User", "customer_id", func(u *User) int32 { return u.Version }, func(u *User) ObjectID { return u.CustomerID }}
-)
-
-// lockForUpdate reads the row id of T, in tx, locked until tx ends. A row the
-// caller may not see is NotFound, exactly as a missing one.
-func lockForUpdate[T any](ctx context.Context, tx *gorm.DB, r record[T], id ObjectID) (*T, error) {
-	q, err := scoped(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), r.customerColumn)
+	guard, err := writableCustomerGuard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return findByID[T](ctx, q, r.noun, id)
-}
-
-// updateVersioned writes to the row id of T, a customer or a user, in one transaction
-// with its audit event. It checks that the caller's customer is writable
-// (requireWritableCustomer, which locks that customer first), locks the row
-// (lockForUpdate), then asks columns what to write, given the row as it is now: the
-// rules that depend on the row's state (who may change it, what it may become) run
-// there, so they still hold when the UPDATE commits. It checks expectedVersion (a row
-// at another version is left alone and the error is Conflict), then writes the
-// columns with version + 1 and updatedAt = now in one UPDATE. An error from columns
-// writes nothing.
-func updateVersioned[T any](ctx context.Context, db *gorm.DB, op string, id ObjectID, expectedVersion *int32, r record[T],
-	columns func(tx *gorm.DB, old *T) (map[string]any, error)) (*T, error) {
-	var updated *T
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := requireWritableCustomer(ctx, tx); err != nil {
-			return err
-		}
-		old, err := lockForUpdate(ctx, tx, r, id)
-		if err != nil {
-			return err
-		}
-		cols, err := columns(tx, old)
-		if err != nil {
-			return err
-		}
-		if expectedVersion != nil && r.version(old) != *expectedVersion {
-			return &Error{Kind: Conflict, Field: "expectedVersion",
-				Message: fmt.Sprintf("%s %s is at version %d, not %d", r.noun, id, r.version(old), *expectedVersion)}
-		}
-		cols["version"] = gorm.Expr("version + 1")
-		cols["updated_at"] = gorm.Expr("now()")
-		var rows []T
-		if err := tx.Model(&rows).Clauses(clause.Returning{}).Where("id = ?", id).Updates(cols).Error; err != nil {
-			return translatePgError(err)
-		}
-		updated = &rows[0]
-		return recordEvent(ctx, tx, op, r.recordType, r.customer(updated), id, old, updated)
-	})
+	c, err := writeVersioned(ctx, s.db, versionedWrite[Customer]{op: op, r: customerRecord, id: id, cols: cols,
+		expectedVersion: expectedVersion, guard: guard})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	return updated, nil
+	return c, nil
 }
 
 // DeleteCustomer deletes the customer id, with its users and invoices, and returns it
@@ -289,7 +232,7 @@ func (s *CustomerStore) DeleteCustomer(ctx context.Context, id ObjectID) (*Custo
 	}
 	defer s.callers.InvalidateCustomer(id) // its users go with it
 	var rows []Customer
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&rows).Error; err != nil {
 			return translateDeleteError(err)
 		}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,19 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	return db, nil
+}
+
+// inTransaction runs fn in a transaction of db under ctx. When ctx ends first (the
+// client left, or the request's deadline passed), database/sql rolls the transaction
+// back by itself, and the commit or the statement that comes next fails with
+// sql.ErrTxDone ("transaction has already been committed or rolled back"), which
+// hides why: the error is then ctx's.
+func inTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error) error {
+	err := db.WithContext(ctx).Transaction(fn)
+	if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // placeholderDialector is PostgreSQL's dialector rendering statements for logs and

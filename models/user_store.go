@@ -173,7 +173,7 @@ func (s *UserStore) CreateUser(ctx context.Context, in UserInput) (*User, error)
 	} else if err != nil {
 		return nil, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (s *UserStore) PatchUser(ctx context.Context, id ObjectID, patch UserInput,
 func (s *UserStore) DeleteUser(ctx context.Context, id ObjectID) (*User, error) {
 	defer s.callers.InvalidateUser(id)
 	var deleted *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := inTransaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := requireWritableCustomer(ctx, tx); err != nil {
 			return err
 		}

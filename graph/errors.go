@@ -19,12 +19,20 @@ import (
 const internalMessage = "internal server error"
 
 // presentError is the one place where errors become GraphQL errors. A models.Error
-// becomes its kind's extensions.code (with extensions.field for input errors);
-// gqlgen's own parse and validation errors pass through; anything else is logged
-// once, with the request id, and masked.
+// becomes its kind's extensions.code (with extensions.field for input errors), and
+// each invalid field of a models.ValidationErrors an error of its own; gqlgen's own
+// parse and validation errors pass through; anything else is logged once, with the
+// request id, and masked.
 func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	present := presentErrorKind(logger)
 	return func(ctx context.Context, err error) *gqlerror.Error {
+		if list := (models.ValidationErrors)(nil); errors.As(err, &list) {
+			// Added one by one, in order, on the same path; nil adds nothing more.
+			for _, e := range list {
+				graphql.AddError(ctx, e)
+			}
+			return nil
+		}
 		g := present(ctx, err)
 		code, _ := g.Extensions["code"].(string)
 		infoFrom(ctx).addCode(code)
@@ -139,25 +147,3 @@ func recoverPanic(ctx context.Context, p any) error {
 	return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 }
 
-// countFields counts the fields a request resolves, for its metrics.
-func countFields(ctx context.Context, next graphql.Resolver) (any, error) {
-	if i := infoFrom(ctx); i != nil {
-		i.fields.Add(1)
-	}
-	return next(ctx)
-}
-
-// splitValidationErrors reports each invalid field of a models.ValidationErrors as a
-// GraphQL error of its own; gqlgen presents every item of a gqlerror.List.
-func splitValidationErrors(ctx context.Context, next graphql.Resolver) (any, error) {
-	res, err := next(ctx)
-	var list models.ValidationErrors
-	if err == nil || !errors.As(err, &list) {
-		return res, err
-	}
-	out := make(gqlerror.List, len(list))
-	for i, e := range list {
-		out[i] = &gqlerror.Error{Message: e.Message, Err: e}
-	}
-	return res, out
-}

@@ -115,19 +115,21 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 	present := presentError(cfg.Logger)
 	exec.SetErrorPresenter(present)
 	exec.AroundOperations(answerEndedRequests(present))
-	exec.AroundFields(countFields)
 	if cfg.Tracer != nil {
 		exec.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
 	}
 	exec.SetRecoverFunc(recoverPanic)
-	exec.AroundFields(splitValidationErrors)
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName
 		if name == "" && oc.Operation != nil {
 			name = oc.Operation.Name
 		}
-		infoFrom(ctx).setOperation(name)
+		cost := 0
+		if stats := extension.GetComplexityStats(ctx); stats != nil {
+			cost = stats.Complexity
+		}
+		infoFrom(ctx).setOperation(name, cost)
 		return next(ctx)
 	})
 	return &graphQLServer{transports: []graphql.Transport{transport.Options{}, transport.GET{}, transport.POST{}}, exec: exec}

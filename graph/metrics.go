@@ -18,7 +18,7 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec
 	errors     *prometheus.CounterVec
 	statements prometheus.Histogram
-	resolvers  prometheus.Histogram
+	cost       prometheus.Histogram
 
 	mu  sync.Mutex
 	ops map[string]bool
@@ -51,13 +51,13 @@ func NewMetrics(db *sql.DB) *Metrics {
 			Name: "customers_sql_statements_per_request", Help: "SQL statements one GraphQL request sent.",
 			Buckets: []float64{0, 1, 2, 3, 4, 5, 8, 13, 21, 34},
 		}),
-		resolvers: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "customers_resolvers_per_request", Help: "Fields one GraphQL request resolved.",
+		cost: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "customers_cost_per_request", Help: "Complexity points one GraphQL request asked for (what the cost limit charges).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 		}),
 		ops: map[string]bool{},
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.errors, m.statements, m.resolvers,
+	m.registry.MustRegister(m.requests, m.duration, m.errors, m.statements, m.cost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "customers"))
@@ -89,7 +89,7 @@ func (m *Metrics) operationLabel(op string) string {
 }
 
 // observeRequest records one GraphQL request.
-func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.Duration, statements, resolvers int64) {
+func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.Duration, statements int64, cost int) {
 	if m == nil {
 		return
 	}
@@ -106,7 +106,7 @@ func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.D
 	m.requests.WithLabelValues(label, outcome).Inc()
 	m.duration.WithLabelValues(label).Observe(d.Seconds())
 	m.statements.Observe(float64(statements))
-	m.resolvers.Observe(float64(resolvers))
+	m.cost.Observe(float64(cost))
 }
 
 // countError records one error sent to a client.

@@ -59,7 +59,9 @@ func TestMetrics(t *testing.T) {
 		`customers_request_duration_seconds_count{operation="ListCustomers"} 2`,
 		`customers_sql_statements_per_request_bucket{le="0"} 4`, // authenticated from the cache
 		`customers_sql_statements_per_request_bucket{le="2"} 6`,
-		`customers_resolvers_per_request_count 6`,
+		`customers_cost_per_request_count 6`,
+		`customers_cost_per_request_bucket{le="1"} 2`, // refused before costing anything, or one field
+		`customers_cost_per_request_sum 66`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/cloudcomms/customers/internal/auth"
@@ -83,13 +82,13 @@ func (h LogHandler) WithGroup(name string) slog.Handler {
 }
 
 // requestInfo is what the layers of one request learn about it, for its access
-// log line and its metrics: the operation name, the error codes sent, and how many
-// fields were resolved.
+// log line and its metrics: the operation name and its cost (complexity), and the
+// error codes sent.
 type requestInfo struct {
 	mu        sync.Mutex
 	operation string
+	cost      int
 	codes     []string
-	fields    atomic.Int64
 }
 
 type requestInfoKey struct{}
@@ -99,10 +98,10 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return i
 }
 
-func (i *requestInfo) setOperation(name string) {
+func (i *requestInfo) setOperation(name string, cost int) {
 	if i != nil {
 		i.mu.Lock()
-		i.operation = name
+		i.operation, i.cost = name, cost
 		i.mu.Unlock()
 	}
 }
@@ -153,7 +152,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		elapsed := time.Since(start)
 		info.mu.Lock()
-		op, codes := info.operation, info.codes
+		op, cost, codes := info.operation, info.cost, info.codes
 		info.mu.Unlock()
 		statements := models.Statements(ctx)
 		msg, status := "request", rec.status
@@ -172,7 +171,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 			for _, c := range codes {
 				m.countError(c)
 			}
-			m.observeRequest(op, status, len(codes) > 0, elapsed, statements, info.fields.Load())
+			m.observeRequest(op, status, len(codes) > 0, elapsed, statements, cost)
 		}
 	})
 }

@@ -20,7 +20,9 @@
 #   LOADTEST_SMOKE=1 DURATION=1 WARMUP=1 unless given: checks the tool, measures nothing
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
 #   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090
-#   DB_MAX_CONNS, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG are passed to the server when set.
+#   DB_MAX_CONNS, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are passed to the
+#   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
+#   .data/loadtest/cpu-<round>-<workload>.pprof.
 #
 # The server runs with ENV=production, LOG_LEVEL=info (one access-log line per request,
 # to .data/loadtest/server.log), metrics on, fixed JWT_SECRET and CURSOR_SECRET (so
@@ -191,7 +193,7 @@ server_env=(
 	"JWT_SECRET=$jwt_secret" "CURSOR_SECRET=$cursor_secret"
 	COST_LIMIT=0
 )
-for v in DB_MAX_CONNS GOGC GOMEMLIMIT GOMAXPROCS GODEBUG; do
+for v in DB_MAX_CONNS GOGC GOMEMLIMIT GOMAXPROCS GODEBUG PPROF_ADDR; do
 	if [[ -n "${!v:-}" ]]; then server_env+=("$v=${!v}"); fi
 done
 
@@ -317,8 +319,17 @@ api() {
 	read -r s0 c0 <<<"$m0"
 	t0="$(server_cpu_ticks)"
 	w0=$EPOCHREALTIME
+	local profiler=""
+	if [[ -n "${PPROF_ADDR:-}" ]] && ((DURATION > 2)); then # a CPU profile of the measured run
+		curl -s -o "$work/cpu-$round-$w.pprof" "http://$PPROF_ADDR/debug/pprof/profile?seconds=$((DURATION - 2))" &
+		profiler=$!
+	fi
 	wrk_run "$w" "$DURATION" "$out"
 	w1=$EPOCHREALTIME
+	if [[ -n "$profiler" ]]; then
+		wait "$profiler" || log "no CPU profile of $w"
+		log "CPU profile of the measured run: go tool pprof $work/cpu-$round-$w.pprof"
+	fi
 	t1="$(server_cpu_ticks)"
 	m1="$(statements)"
 	read -r s1 c1 <<<"$m1"

@@ -146,4 +146,3 @@ func pathString(path ast.Path) string {
 func recoverPanic(ctx context.Context, p any) error {
 	return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 }
-

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -42,9 +43,52 @@ type Config struct {
 
 // Verifier checks bearer tokens. The zero Verifier refuses every token.
 type Verifier struct {
-	cfg     Config
-	jwks    keyfunc.Keyfunc
-	methods []string
+	cfg      Config
+	jwks     keyfunc.Keyfunc
+	methods  []string
+	verified verifiedTokens
+}
+
+// maxVerifiedTokens bounds the tokens Verify remembers. Only tokens whose signature
+// checked out are remembered, so a guesser cannot fill the memory.
+const maxVerifiedTokens = 10_000
+
+// verifiedTokens remembers, for each token that passed every check, its subject
+// and when it stops being valid, so that a client sending the same token with
+// every request costs a map lookup instead of a signature check and a JSON parse.
+type verifiedTokens struct {
+	mu     sync.Mutex
+	tokens map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	subject models.ObjectID
+	until   time.Time // exp, with the leeway
+}
+
+func (t *verifiedTokens) get(token string, now time.Time) (models.ObjectID, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v, ok := t.tokens[token]
+	if !ok || !now.Before(v.until) {
+		return models.ObjectID{}, false
+	}
+	return v.subject, true
+}
+
+func (t *verifiedTokens) put(token string, v verifiedToken) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tokens == nil {
+		t.tokens = map[string]verifiedToken{}
+	}
+	if len(t.tokens) >= maxVerifiedTokens {
+		for k := range t.tokens { // an arbitrary one: Go's maps iterate in random order
+			delete(t.tokens, k)
+			break
+		}
+	}
+	t.tokens[token] = v
 }
 
 // ErrNotConfigured is returned by Verify when neither a secret nor a key set is set.
@@ -94,6 +138,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, e
 	if !v.Enabled() {
 		return models.ObjectID{}, ErrNotConfigured
 	}
+	now := time.Now()
+	if id, ok := v.verified.get(token, now); ok {
+		return id, nil
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(v.methods),
 		jwt.WithLeeway(v.cfg.Leeway),
@@ -118,13 +166,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, e
 	if err != nil {
 		return models.ObjectID{}, errors.New(reason(err))
 	}
-	if err := v.checkLifetime(claims, time.Now()); err != nil {
+	if err := v.checkLifetime(claims, now); err != nil {
 		return models.ObjectID{}, err
 	}
 	id, err := models.ParseObjectID(claims.Subject)
 	if err != nil {
 		return models.ObjectID{}, errors.New("the token's subject is not a user id")
 	}
+	v.verified.put(token, verifiedToken{subject: id, until: claims.ExpiresAt.Add(v.cfg.Leeway)})
 	return id, nil
 }
 

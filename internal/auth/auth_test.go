@@ -264,3 +264,27 @@ func TestMaxTTL(t *testing.T) {
 		t.Errorf("Sign for 25h: %v", err)
 	}
 }
+
+// TestVerifiedTokenExpires: a token verified once is not checked again while it is
+// valid, but it expires all the same.
+func TestVerifiedTokenExpires(t *testing.T) {
+	t.Parallel()
+	cfg := auth.Config{Secret: secret}
+	v, err := auth.NewVerifier(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := sign(t, jwt.SigningMethodHS256, "", secret, claims(func(c *jwt.RegisteredClaims) {
+		c.Issuer, c.Audience, c.IssuedAt, c.NotBefore = "", nil, nil, nil
+		c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(1100 * time.Millisecond))
+	}))
+	for i := range 2 {
+		if id, err := v.Verify(context.Background(), token); err != nil || id != user {
+			t.Fatalf("use %d: %v %v", i+1, id, err)
+		}
+	}
+	time.Sleep(1200 * time.Millisecond)
+	if _, err := v.Verify(context.Background(), token); err == nil || err.Error() != "the token has expired" {
+		t.Errorf("after exp: %v, want the token has expired", err)
+	}
+}

@@ -189,7 +189,7 @@ func (s *APITokenStore) FindAPITokens(ctx context.Context, page PageArgs) (*APIT
 		return nil, err
 	}
 	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID)
-	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page)
+	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page, nil)
 	if err != nil {
 		return nil, err
 	}

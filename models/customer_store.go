@@ -52,7 +52,14 @@ func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Cus
 	if err := requireVisibleCustomer(ctx, id); err != nil {
 		return nil, err
 	}
-	return findByID[Customer](ctx, s.db, "customer", id)
+	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+customerColumns.names+" FROM customers WHERE id = ?", id), customerColumns)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("find customer %s: %w", id, err)
+	case len(rows) == 0:
+		return nil, Errorf(NotFound, "no customer with id %s", id)
+	}
+	return rows[0], nil
 }
 
 // findByID returns the row of T with id, or a NotFound error naming noun.
@@ -81,7 +88,7 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if err != nil {
 		return nil, err
 	}
-	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page)
+	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page, customerColumns)
 	if err != nil {
 		return nil, err
 	}

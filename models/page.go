@@ -356,9 +356,10 @@ func (pq *pageQuery[T]) finish(c *Cursors, rows []*T) ([]*T, []string, PageInfo,
 	return rows, cursors, info, nil
 }
 
-// paginate reads one page of q in ordering o. It reads one row more than asked to
-// learn whether another page follows.
-func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, []string, PageInfo, error) {
+// paginate reads one page of q in ordering o, scanned into cols when given (GORM's
+// reflection otherwise). It reads one row more than asked to learn whether another
+// page follows.
+func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *columns[T]) ([]*T, []string, PageInfo, error) {
 	pq, err := preparePage(c, o, p)
 	if err != nil {
 		return nil, nil, PageInfo{}, err
@@ -368,8 +369,14 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs) ([]*T, [
 	if p.Offset != nil {
 		q = q.Offset(int(*p.Offset))
 	}
+	q = q.Limit(pq.size + 1)
 	var rows []*T
-	if err := q.Limit(pq.size + 1).Find(&rows).Error; err != nil {
+	if cols != nil {
+		rows, err = scanRows(q.Select(cols.names), cols)
+	} else {
+		err = q.Find(&rows).Error
+	}
+	if err != nil {
 		return nil, nil, PageInfo{}, fmt.Errorf("page: %w", err)
 	}
 	return pq.finish(c, rows)

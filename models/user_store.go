@@ -87,11 +87,20 @@ func (s *UserStore) FindUserByID(ctx context.Context, id ObjectID) (*User, error
 // FindUsersByIDs returns the users with the given ids, by id, in one statement.
 // Ids with no user are absent from the map.
 func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*User, error) {
-	q, err := scoped(ctx, s.db, "customer_id")
+	cond, args, err := scope(ctx, "customer_id")
 	if err != nil {
 		return nil, err
 	}
-	return findByIDs(ctx, q, ids, func(u *User) ObjectID { return u.ID })
+	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+userColumns.names+" FROM users WHERE id IN ? AND "+cond,
+		append([]any{ids}, args...)...), userColumns)
+	if err != nil {
+		return nil, fmt.Errorf("find users by ids: %w", err)
+	}
+	out := make(map[ObjectID]*User, len(rows))
+	for _, u := range rows {
+		out[u.ID] = u
+	}
+	return out, nil
 }
 
 // FindUsers returns one page of the users that match filter and that the caller may
@@ -105,7 +114,7 @@ func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []U
 	if err != nil {
 		return nil, err
 	}
-	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page)
+	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page, userColumns)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,58 @@
+package models
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+
+	"github.com/cloudcomms/customers/internal/pgtest"
+)
+
+// TestColumnsMatchTheModels: the hand-written column lists name every column GORM
+// maps, in the order of their fields, so that a row scanned through them equals the
+// row GORM reads.
+func TestColumnsMatchTheModels(t *testing.T) {
+	t.Parallel()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 2, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Exec(`WITH c AS (
+			INSERT INTO customers (name, website_url, logo, credit, low_balance_alert_at, created_by_ip, transcribe_calls, status)
+			VALUES ('Every Column', 'https://e.example', 'https://e.example/logo.png', -5, now(), '10.1.2.3', true, 'FRAUD') RETURNING id),
+		u AS (INSERT INTO users (customer_id, email, first, last, admin_permission, super_admin_permission)
+			SELECT id, 'e@e.example', 'E', 'C', 'READ', 'READ_WRITE' FROM c RETURNING id, customer_id)
+		UPDATE customers SET admin_user_id = u.id, created_by_id = u.id FROM u WHERE customers.id = u.customer_id`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkColumns(t, db, "customers", &Customer{}, customerColumns)
+	checkColumns(t, db, "users", &User{}, userColumns)
+}
+
+func checkColumns[T any](t *testing.T, db *gorm.DB, table string, model *T, cols *columns[T]) {
+	t.Helper()
+	s, err := schema.Parse(model, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(s.DBNames, strings.Split(cols.names, ", ")); d != "" {
+		t.Errorf("%s: columns (-GORM's +listed):\n%s", table, d)
+	}
+	var want T
+	if err := db.Table(table).Take(&want).Error; err != nil {
+		t.Fatal(err)
+	}
+	got, err := scanRows(db.Raw("SELECT "+cols.names+" FROM "+table), cols)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%s: %d rows, %v", table, len(got), err)
+	}
+	if d := cmp.Diff(&want, got[0]); d != "" {
+		t.Errorf("%s: a row scanned through the columns (-GORM's +scanned):\n%s", table, d)
+	}
+}

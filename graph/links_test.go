@@ -3,6 +3,7 @@ package graph_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -409,5 +410,27 @@ func TestNestedConnectionBackwardAndErrors(t *testing.T) {
 	r := a.do(`{ customers(first: 1) { nodes { users(first: 101) { totalCount } invoices(filter: {amount: {in: []}}) { totalCount } } } }`, nil)
 	if d := cmp.Diff([]string{"BAD_USER_INPUT first"}, r.codes()); d != "" {
 		t.Errorf("nested page errors (-want +got):\n%s\n%+v", d, r.Errors)
+	}
+}
+
+// TestPageWithLinksStatementBudget holds the load test's W2, a page of 50 by cursor
+// with four linked users each, to two statements: the page and the users.
+func TestPageWithLinksStatementBudget(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.seedLinked(120)
+	doc := `query($after: String) { customers(first: 50, after: $after) { edges { cursor node { id name status credit accountLock
+		adminUser { id email first last } billingUser { id email first last } supportUser { id email first last }
+		callRecordingUser { id email first last } } } pageInfo { hasNextPage endCursor } } }`
+	var first struct {
+		Customers struct{ PageInfo struct{ EndCursor string } }
+	}
+	a.mustData(doc, nil, &first)
+	r := a.do(doc, map[string]any{"after": first.Customers.PageInfo.EndCursor})
+	if r.Errors != nil || strings.Count(string(r.Data), `"email":"admin.linked`) != 50 {
+		t.Fatalf("the second page: %v %.300s", r.codes(), r.Data)
+	}
+	if got := a.statements.Load(); got != 2+authStatements {
+		t.Errorf("%d SQL statements, want 2:\n%s", got, a.sqlLog())
 	}
 }

@@ -63,7 +63,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AdminAddr:   e.str("ADMIN_ADDR", "127.0.0.1:9090"),
 		PprofAddr:   e.str("PPROF_ADDR", ""),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
-		DBMaxConns:  e.integer("DB_MAX_CONNS", 10, 1),
+		DBMaxConns:  e.integer("DB_MAX_CONNS", 16, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),
 		// Introspection is on in development and off in production unless asked for.
 		Introspection:    e.boolean("INTROSPECTION", env == "development"),

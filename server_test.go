@@ -31,7 +31,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
 		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
-	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 10 false [] 20s 200ms"
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 false [] 20s 200ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
 	}

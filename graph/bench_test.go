@@ -36,18 +36,11 @@ func benchRequest(b *testing.B, a *api, body []byte, bearer string) {
 }
 
 // runBoth times n GraphQL requests and n runs of the plain-SQL equivalent, and
-// reports the figures. The plain side also reads the caller's user, as
-// authenticating a request does.
-func runBoth(b *testing.B, a *api, doc string, vars map[string]any, work func(context.Context, *sql.DB) error) {
+// reports the figures. The caller is authenticated from the cache on both sides, as
+// on a running server.
+func runBoth(b *testing.B, a *api, doc string, vars map[string]any, plain func(context.Context, *sql.DB) error) {
 	body, _ := json.Marshal(map[string]any{"query": doc, "variables": vars})
 	bearer := a.bearer(a.staff)
-	staff := models.MustParseObjectID(a.staff)
-	plain := func(ctx context.Context, db *sql.DB) error {
-		if _, err := scanAll(ctx, db, `SELECT * FROM users WHERE id = $1`, staff[:]); err != nil {
-			return err
-		}
-		return work(ctx, db)
-	}
 	sqlDB, _ := a.db.DB()
 	ctx := context.Background()
 	benchRequest(b, a, body, bearer) // warm the caches of both sides alike
@@ -154,26 +147,13 @@ func BenchmarkCustomerPatch(b *testing.B) {
 	a := benchAPI(b)
 	id := a.customerID("Linked 042")
 	raw, _ := models.ParseObjectID(id)
-	doc := `mutation($id: ObjectID!) { customerPatch(id: $id, patch: {credit: 7, holdMusic: true}) { id credit holdMusic version updatedAt } }`
+	doc := `mutation($id: ObjectID!) { customerPatch(id: $id, patch: {credit: 7, accountLock: false}) { id credit accountLock version } }`
 	runBoth(b, a, doc, map[string]any{"id": id}, func(ctx context.Context, db *sql.DB) error {
-		// The same transaction: lock and read the row, update it, record the audit event.
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback() }() // after Commit it does nothing
-		if _, err := tx.ExecContext(ctx, `SELECT * FROM customers WHERE id = $1 FOR UPDATE`, raw[:]); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET credit = $1, hold_music = $2, version = version + 1, updated_at = now()
-			WHERE id = $3 RETURNING *`, 7, true, raw[:]); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (customer_id, operation, record_type, record_id, changes)
-			VALUES ($1, 'customerPatch', 'Customer', $1, '[]')`, raw[:]); err != nil {
-			return err
-		}
-		return tx.Commit()
+		// The load test's ceiling: the one UPDATE, without the audit event that the API
+		// records in the same statement.
+		_, err := scanAll(ctx, db, `UPDATE customers SET credit = $1, account_lock = false, version = version + 1, updated_at = now()
+			WHERE id = $2 RETURNING id, credit, account_lock, version`, 7, raw[:])
+		return err
 	})
 }
 

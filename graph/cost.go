@@ -36,7 +36,7 @@ type CostLimit struct {
 // requests a second, while a script asking a hundred pages of 100 customers with
 // their users a second (550,000 points) is throttled. The bucket holds two seconds
 // of refill, for bursts. TestDefaultCostLimitFitsItsCallers checks these figures.
-var DefaultCostLimit = CostLimit{Limit: 40_000, RestoreRate: 20_000, MaxCallers: 100_000}
+var DefaultCostLimit = CostLimit{Limit: 40_000, RestoreRate: 20_000, MaxCallers: 50_000}
 
 // costLimiter keeps the callers' buckets.
 type costLimiter struct {
@@ -63,9 +63,10 @@ func newCostLimiter(cfg CostLimit) *costLimiter {
 }
 
 // take charges cost points to the bucket of key, which holds limit points and
-// regains rate a second, when it has them. It returns what the bucket has after
-// the charge, or, when it cannot pay, what it has and how long until it can.
-func (l *costLimiter) take(key string, limit, rate float64, cost int, now time.Time) (available float64, wait time.Duration) {
+// regains rate a second, when it has them (with force, whether or not). It returns
+// what the bucket has after the charge, and, when it could not pay, how long until
+// it could.
+func (l *costLimiter) take(key string, limit, rate float64, cost int, force bool, now time.Time) (available float64, wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.buckets[key]
@@ -82,6 +83,9 @@ func (l *costLimiter) take(key string, limit, rate float64, cost int, now time.T
 	b.available = min(limit, b.available+rate*now.Sub(b.at).Seconds())
 	b.at = now
 	if need := float64(cost) - b.available; need > 0 {
+		if force { // what was already spent is owed, down to one bucket's worth
+			b.available = max(b.available-float64(cost), -limit)
+		}
 		return b.available, time.Duration(need / rate * float64(time.Second))
 	}
 	b.available -= float64(cost)
@@ -150,7 +154,7 @@ func chargeCost(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Err
 		return limitError("COST_LIMIT_EXCEEDED", "the operation costs %d points, more than your bucket of %.0f holds: ask for fewer rows", cost, a.limit)
 	}
 	var wait time.Duration
-	a.available, wait = a.limiter.take(a.key, a.limit, a.rate, cost, time.Now())
+	a.available, wait = a.limiter.take(a.key, a.limit, a.rate, cost, false, time.Now())
 	if wait > 0 {
 		retry := int(math.Ceil(wait.Seconds()))
 		setStatus(ctx, http.StatusTooManyRequests, "Retry-After", strconv.Itoa(retry))
@@ -158,6 +162,43 @@ func chargeCost(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Err
 			cost, a.available, a.rate, retry)
 	}
 	return nil
+}
+
+// refusalCostBytes is the size of document that costs one point when it is
+// refused before it runs: parsing, measuring and validating it cost the server CPU
+// though no resolver ran, and a caller must not make it do so for free.
+const refusalCostBytes = 100
+
+// requireCredit refuses, before its document is even parsed, a request whose
+// caller's bucket is empty (as refused documents leave it): 429 with Retry-After.
+func requireCredit(ctx context.Context) *gqlerror.Error {
+	a := costAccountFrom(ctx)
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.available, _ = a.limiter.take(a.key, a.limit, a.rate, 0, false, time.Now())
+	if a.available >= 1 {
+		return nil
+	}
+	retry := int(math.Ceil((1 - a.available) / a.rate))
+	setStatus(ctx, http.StatusTooManyRequests, "Retry-After", strconv.Itoa(retry))
+	return limitError("RATE_LIMITED", "your bucket is empty, regaining %.0f points a second: retry after %d s", a.rate, retry)
+}
+
+// chargeRefusal charges a document that was refused before it ran one point per
+// refusalCostBytes of its text, to the request's account if it has one.
+func chargeRefusal(ctx context.Context, size int) {
+	a := costAccountFrom(ctx)
+	if a == nil {
+		return
+	}
+	cost := 1 + size/refusalCostBytes
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.requested = cost
+	a.available, _ = a.limiter.take(a.key, a.limit, a.rate, cost, true, time.Now())
 }
 
 // addCostExtension puts the request's cost and its caller's bucket in the

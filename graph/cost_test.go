@@ -183,3 +183,21 @@ func TestDefaultCostLimitFitsItsCallers(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedDocumentsCost: a document refused before it runs (here, one that does
+// not parse) is charged a point per 100 bytes, and once the bucket is empty the
+// caller is refused 429 before its document is even parsed.
+func TestRefusedDocumentsCost(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.CostLimit = graph.CostLimit{Limit: 100, RestoreRate: 0.01} })
+	junk := `{ ` + strings.Repeat("a ", 2000) // 4 kB that never parse: 41 points each
+	for i, want := range []int{422, 422, 422, 429} { // 100 points: 59, 18, then -23 left
+		r := a.as("", junk, nil)
+		if r.Status != want {
+			t.Fatalf("refused document %d: %d %v, want %d", i+1, r.Status, r.codes(), want)
+		}
+	}
+	if r := a.as("", `{ __typename }`, nil); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("a valid document from the emptied bucket: %d %v", r.Status, r.codes())
+	}
+}

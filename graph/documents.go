@@ -22,7 +22,7 @@ const maxValidationErrors = 100
 // same few again and again, but their number and size are chosen by clients.
 const (
 	documentCacheEntries = 1000
-	documentCacheBytes   = 32 << 20
+	documentCacheBytes   = 16 << 20
 	// astBytesPerSourceByte bounds a parsed, validated document's memory by its text:
 	// measured at 10 to 30 for clients' documents, and 108 for the densest a document
 	// can be, a list of one-digit numbers.

@@ -27,7 +27,11 @@ type executor struct {
 // charges the operation's cost to the caller's bucket.
 func (e *executor) CreateOperationContext(ctx context.Context, p *graphql.RawParams) (*graphql.OperationContext, gqlerror.List) {
 	refuse := func(errs ...*gqlerror.Error) (*graphql.OperationContext, gqlerror.List) {
+		chargeRefusal(ctx, len(p.Query))
 		return &graphql.OperationContext{RawQuery: p.Query, OperationName: p.OperationName, DisableIntrospection: true}, errs
+	}
+	if err := requireCredit(ctx); err != nil {
+		return &graphql.OperationContext{RawQuery: p.Query, OperationName: p.OperationName, DisableIntrospection: true}, gqlerror.List{err}
 	}
 	var register string
 	if e.persisted != nil {

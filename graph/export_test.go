@@ -9,7 +9,7 @@ func SimulateCostLimit(cfg CostLimit, cost, perSecond int, d time.Duration) (ref
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := time.Second / time.Duration(perSecond)
 	for at := time.Duration(0); at < d; at += step {
-		if _, wait := l.take("caller", float64(cfg.Limit), cfg.RestoreRate, cost, start.Add(at)); wait > 0 {
+		if _, wait := l.take("caller", float64(cfg.Limit), cfg.RestoreRate, cost, false, start.Add(at)); wait > 0 {
 			refused++
 		}
 	}

@@ -50,6 +50,9 @@ var DefaultLimits = Limits{
 	MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxFields: 500, MaxComplexity: 10000, Timeout: 10 * time.Second,
 }
 
+// bodyPrealloc is the most withBody reserves for a body before reading it.
+const bodyPrealloc = 64 << 10
+
 // withBody reads a request's body whole, answering 413 when it is larger than max
 // bytes (0: no limit), and 400 to a POST whose body is not one JSON object of UTF-8
 // text: a batch (a JSON array), malformed JSON, invalid UTF-8. Its messages never
@@ -60,8 +63,9 @@ func withBody(limit int64, next http.Handler) http.Handler {
 		if limit > 0 {
 			reader = http.MaxBytesReader(w, r.Body, limit)
 		}
-		// Sized once from Content-Length (within the limit), not grown by doubling.
-		buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), limit)+bytes.MinRead))
+		// Sized from Content-Length, but never more than bodyPrealloc before the bytes
+		// arrive: a client announcing a large body and sending nothing holds little.
+		buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), bodyPrealloc)+bytes.MinRead))
 		_, err := buf.ReadFrom(reader)
 		body := buf.Bytes()
 		var tooLarge *http.MaxBytesError
@@ -74,11 +78,20 @@ func withBody(limit int64, next http.Handler) http.Handler {
 			writeErrors(r.Context(), w, http.StatusBadRequest, "the request body could not be read", models.Invalid.Code(), "")
 			return
 		}
-		if r.Method == http.MethodPost {
-			if msg := checkJSONBody(body); msg != "" {
-				writeErrors(r.Context(), w, http.StatusBadRequest, msg, models.Invalid.Code(), "")
-				return
+		msg := ""
+		switch r.Method {
+		case http.MethodPost:
+			msg = checkJSONBody(body)
+		case http.MethodGet: // variables and extensions come as JSON in the address
+			for _, p := range []string{"variables", "extensions"} {
+				if v := r.URL.Query().Get(p); v != "" && jsonDepth([]byte(v)) > maxJSONDepth {
+					msg = fmt.Sprintf("%s nests JSON more than %d levels deep", p, maxJSONDepth)
+				}
 			}
+		}
+		if msg != "" {
+			writeErrors(r.Context(), w, http.StatusBadRequest, msg, models.Invalid.Code(), "")
+			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
@@ -162,9 +175,11 @@ func (s shape) add(o shape) shape {
 		ofType: max(s.ofType, o.ofType), schemas: satAdd(s.schemas, o.schemas)}
 }
 
-// satAdd adds without overflowing: with the field limit off, a fragment fan-out
-// counts 2^n fields.
+// satAdd and satMul add and multiply counts without overflowing (both are at most
+// math.MaxInt32): a fragment fan-out counts 2^n fields, nested lists multiply.
 func satAdd(a, b int) int { return min(a+b, math.MaxInt32) }
+
+func satMul(a, b int) int { return min(a*b, math.MaxInt32) }
 
 // measurer measures the operations of one document. Each fragment is measured once
 // and its shape reused at every spread, so the work is linear in the document's
@@ -341,38 +356,40 @@ const changesPerEvent = 10
 
 // complexity sets the cost of lists: their children count once per row.
 func complexity(c *generated.ComplexityRoot) {
+	// A page never holds more than MaxPageSize rows (a larger first or last is
+	// refused when the field resolves); clamped, nested lists cannot overflow.
 	rows := func(first, last *int32) int {
 		switch {
 		case first != nil:
-			return max(int(*first), 1)
+			return min(max(int(*first), 1), models.MaxPageSize)
 		case last != nil:
-			return max(int(*last), 1)
+			return min(max(int(*last), 1), models.MaxPageSize)
 		default:
 			return models.DefaultPageSize
 		}
 	}
 	c.Query.Customers = func(child int, _ *models.CustomerFilter, _ []models.CustomerOrder, first *int32, _ *string, last *int32, _ *string, _ *int32) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Query.Users = func(child int, _ *models.UserFilter, _ []models.UserOrder, first *int32, _ *string, last *int32, _ *string, _ *int32) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Query.APITokens = func(child int, first *int32, _ *string, last *int32, _ *string) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Customer.Users = func(child int, _ *models.UserFilter, _ []models.UserOrder, first *int32, _ *string, last *int32, _ *string) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Customer.Invoices = func(child int, _ *models.InvoiceFilter, _ []models.InvoiceOrder, first *int32, _ *string, last *int32, _ *string) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Customer.AuditEvents = func(child int, first *int32, _ *string, last *int32, _ *string) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	c.Query.AuditEvents = func(child int, _ models.ObjectID, first *int32, _ *string, last *int32, _ *string) int {
-		return 1 + rows(first, last)*child
+		return satAdd(1, satMul(rows(first, last), child))
 	}
 	// An event lists the fields its mutation changed: a few for a patch, every
 	// column for a create or a delete; priced as a typical event.
-	c.AuditEvent.Changes = func(child int) int { return 1 + changesPerEvent*child }
+	c.AuditEvent.Changes = func(child int) int { return satAdd(1, satMul(changesPerEvent, child)) }
 }

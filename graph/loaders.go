@@ -239,12 +239,17 @@ func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID,
 }
 
 // linked fills in the links of c, a customer a resolver returns (nil: none), that
-// the client selected; err passes through.
+// the client selected; err passes through. Should the links fail to read, the
+// customer is still returned, its links null, with the error: a mutation that
+// committed must not look failed, or the client would retry it.
 func linked(ctx context.Context, c *models.Customer, err error) (*models.Customer, error) {
 	if err != nil || c == nil {
 		return c, err
 	}
-	return c, loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selectedFields(ctx))
+	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selectedFields(ctx)); err != nil {
+		graphql.AddError(ctx, err)
+	}
+	return c, nil
 }
 
 // linkedCustomer returns the customer id, reached through another record (a user's

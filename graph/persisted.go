@@ -15,7 +15,7 @@ import (
 
 // persistedQueryBytes bounds the memory of automatic persisted queries, whose
 // documents clients choose.
-const persistedQueryBytes = 16 << 20
+const persistedQueryBytes = 8 << 20
 
 // persistedQueries are automatic persisted queries (Apollo's protocol): once the
 // server knows a document, a client sends its SHA-256 instead of its text. A

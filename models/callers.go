@@ -33,6 +33,10 @@ type CallerCache struct {
 	generation uint64
 	users      map[ObjectID]cachedUser
 	tokens     map[[32]byte]cachedToken
+	// The tokens by their id and by their user, so that an invalidation finds its
+	// entries without a scan: a bulk update of users sends a notification per row.
+	tokenByID    map[ObjectID][32]byte
+	tokensByUser map[ObjectID]map[[32]byte]bool
 }
 
 type cachedUser struct {
@@ -50,7 +54,8 @@ type cachedToken struct {
 
 // NewCallerCache returns an empty cache, not listening.
 func NewCallerCache() *CallerCache {
-	return &CallerCache{users: map[ObjectID]cachedUser{}, tokens: map[[32]byte]cachedToken{}}
+	return &CallerCache{users: map[ObjectID]cachedUser{}, tokens: map[[32]byte]cachedToken{},
+		tokenByID: map[ObjectID][32]byte{}, tokensByUser: map[ObjectID]map[[32]byte]bool{}}
 }
 
 // Listener returns the listener that keeps the cache true to the database at
@@ -70,9 +75,16 @@ func (c *CallerCache) setListening(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listening = on
+	c.clear()
+}
+
+// clear forgets everything; c.mu is held.
+func (c *CallerCache) clear() {
 	c.generation++
 	clear(c.users)
 	clear(c.tokens)
+	clear(c.tokenByID)
+	clear(c.tokensByUser)
 }
 
 // invalidate forgets what a notification names: "user:<id>" or "token:<id>". A
@@ -86,38 +98,63 @@ func (c *CallerCache) invalidate(payload string) {
 	case err == nil && kind == "token":
 		c.InvalidateToken(id)
 	default:
-		c.forget(func(*User, *APIToken) bool { return true })
+		c.mu.Lock()
+		c.clear()
+		c.mu.Unlock()
 	}
 }
 
 // InvalidateUser forgets the user id and the tokens that act as it.
 func (c *CallerCache) InvalidateUser(id ObjectID) {
-	c.forget(func(u *User, _ *APIToken) bool { return u.ID == id })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	delete(c.users, id)
+	for hash := range c.tokensByUser[id] {
+		c.removeToken(hash)
+	}
 }
 
 // InvalidateToken forgets the API token id.
 func (c *CallerCache) InvalidateToken(id ObjectID) {
-	c.forget(func(_ *User, t *APIToken) bool { return t != nil && t.ID == id })
-}
-
-// InvalidateCustomer forgets every user of the customer id, and their tokens.
-func (c *CallerCache) InvalidateCustomer(id ObjectID) {
-	c.forget(func(u *User, _ *APIToken) bool { return u.CustomerID == id })
-}
-
-// forget removes the entries that match.
-func (c *CallerCache) forget(match func(*User, *APIToken) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generation++
-	for id, e := range c.users {
-		if match(&e.user, nil) {
-			delete(c.users, id)
+	if hash, ok := c.tokenByID[id]; ok {
+		c.removeToken(hash)
+	}
+}
+
+// InvalidateCustomer forgets every user of the customer id, and their tokens (a
+// customer deleted takes its users with it; rare enough for a scan).
+func (c *CallerCache) InvalidateCustomer(id ObjectID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.generation++
+	for uid, e := range c.users {
+		if e.user.CustomerID == id {
+			delete(c.users, uid)
 		}
 	}
 	for hash, e := range c.tokens {
-		if match(&e.user, &e.token) {
-			delete(c.tokens, hash)
+		if e.user.CustomerID == id {
+			c.removeToken(hash)
+		}
+	}
+}
+
+// removeToken forgets the token of hash and its index entries; c.mu is held.
+func (c *CallerCache) removeToken(hash [32]byte) {
+	e, ok := c.tokens[hash]
+	if !ok {
+		return
+	}
+	delete(c.tokens, hash)
+	delete(c.tokenByID, e.token.ID)
+	if byUser := c.tokensByUser[e.user.ID]; byUser != nil {
+		delete(byUser, hash)
+		if len(byUser) == 0 {
+			delete(c.tokensByUser, e.user.ID)
 		}
 	}
 }
@@ -150,7 +187,10 @@ func (c *CallerCache) putUser(u *User, generation uint64, now time.Time) {
 		return
 	}
 	if len(c.users) >= maxCachedCallers {
-		evictOne(c.users)
+		for id := range c.users { // an arbitrary one: Go's maps iterate in random order
+			delete(c.users, id)
+			break
+		}
 	}
 	c.users[u.ID] = cachedUser{user: *u, at: now}
 }
@@ -176,9 +216,18 @@ func (c *CallerCache) putToken(hash [32]byte, t *APIToken, u *User, lastUsedNote
 		return
 	}
 	if len(c.tokens) >= maxCachedCallers {
-		evictOne(c.tokens)
+		for h := range c.tokens { // an arbitrary one: Go's maps iterate in random order
+			c.removeToken(h)
+			break
+		}
 	}
+	c.removeToken(hash)
 	c.tokens[hash] = cachedToken{token: *t, user: *u, at: now, lastUsedNoted: lastUsedNoted}
+	c.tokenByID[t.ID] = hash
+	if c.tokensByUser[u.ID] == nil {
+		c.tokensByUser[u.ID] = map[[32]byte]bool{}
+	}
+	c.tokensByUser[u.ID][hash] = true
 }
 
 // noteTokenUse records that the cached token of hash had its use written at now.
@@ -188,13 +237,5 @@ func (c *CallerCache) noteTokenUse(hash [32]byte, now time.Time) {
 	if e, ok := c.tokens[hash]; ok {
 		e.lastUsedNoted = now
 		c.tokens[hash] = e
-	}
-}
-
-// evictOne removes an arbitrary entry (Go's maps iterate in random order).
-func evictOne[K comparable, V any](m map[K]V) {
-	for k := range m {
-		delete(m, k)
-		return
 	}
 }

@@ -56,3 +56,30 @@ func TestCallerCache(t *testing.T) {
 		t.Error("the cache kept its users after the listener went away")
 	}
 }
+
+// TestCallerCacheIndexes: a user's tokens go with it, each token by its id, and the
+// indexes are left empty once their entries are gone.
+func TestCallerCacheIndexes(t *testing.T) {
+	now := time.Now()
+	c := NewCallerCache()
+	c.setListening(true)
+	u, other := &User{ID: NewObjectID()}, &User{ID: NewObjectID()}
+	t1, t2, t3 := &APIToken{ID: NewObjectID()}, &APIToken{ID: NewObjectID()}, &APIToken{ID: NewObjectID()}
+	c.putToken([32]byte{1}, t1, u, now, c.begin(), now)
+	c.putToken([32]byte{2}, t2, u, now, c.begin(), now)
+	c.putToken([32]byte{3}, t3, other, now, c.begin(), now)
+	c.InvalidateToken(t2.ID)
+	if _, _, _, ok := c.token([32]byte{2}, now); ok {
+		t.Error("the token outlived its invalidation")
+	}
+	c.InvalidateUser(u.ID)
+	if _, _, _, ok := c.token([32]byte{1}, now); ok {
+		t.Error("a token outlived its user's invalidation")
+	}
+	if _, _, _, ok := c.token([32]byte{3}, now); !ok {
+		t.Error("another user's token went too")
+	}
+	if len(c.tokenByID) != 1 || len(c.tokensByUser) != 1 {
+		t.Errorf("indexes keep %d tokens by id and %d users, want 1 and 1", len(c.tokenByID), len(c.tokensByUser))
+	}
+}

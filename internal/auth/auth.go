@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,27 +50,34 @@ type Verifier struct {
 	verified verifiedTokens
 }
 
-// maxVerifiedTokens bounds the tokens Verify remembers. Only tokens whose signature
-// checked out are remembered, so a guesser cannot fill the memory.
-const maxVerifiedTokens = 10_000
+// Bounds of what Verify remembers: 10,000 tokens (by their SHA-256), each for a
+// minute at most, so that a key removed from the JWKS stops its tokens within a
+// minute. Only tokens whose signature checked out are remembered, so a guesser
+// cannot fill the memory.
+const (
+	maxVerifiedTokens = 10_000
+	verifiedTokenTTL  = time.Minute
+)
 
 // verifiedTokens remembers, for each token that passed every check, its subject
-// and when it stops being valid, so that a client sending the same token with
-// every request costs a map lookup instead of a signature check and a JSON parse.
+// and until when it may be taken as verified, so that a client sending the same
+// token with every request costs a hash and a map lookup instead of a signature
+// check and a JSON parse.
 type verifiedTokens struct {
 	mu     sync.Mutex
-	tokens map[string]verifiedToken
+	tokens map[[sha256.Size]byte]verifiedToken
 }
 
 type verifiedToken struct {
 	subject models.ObjectID
-	until   time.Time // exp, with the leeway
+	until   time.Time // exp with the leeway, or a minute after the check
 }
 
 func (t *verifiedTokens) get(token string, now time.Time) (models.ObjectID, bool) {
+	key := sha256.Sum256([]byte(token))
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v, ok := t.tokens[token]
+	v, ok := t.tokens[key]
 	if !ok || !now.Before(v.until) {
 		return models.ObjectID{}, false
 	}
@@ -77,10 +85,11 @@ func (t *verifiedTokens) get(token string, now time.Time) (models.ObjectID, bool
 }
 
 func (t *verifiedTokens) put(token string, v verifiedToken) {
+	key := sha256.Sum256([]byte(token))
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.tokens == nil {
-		t.tokens = map[string]verifiedToken{}
+		t.tokens = map[[sha256.Size]byte]verifiedToken{}
 	}
 	if len(t.tokens) >= maxVerifiedTokens {
 		for k := range t.tokens { // an arbitrary one: Go's maps iterate in random order
@@ -88,7 +97,7 @@ func (t *verifiedTokens) put(token string, v verifiedToken) {
 			break
 		}
 	}
-	t.tokens[token] = v
+	t.tokens[key] = v
 }
 
 // ErrNotConfigured is returned by Verify when neither a secret nor a key set is set.
@@ -173,7 +182,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (models.ObjectID, e
 	if err != nil {
 		return models.ObjectID{}, errors.New("the token's subject is not a user id")
 	}
-	v.verified.put(token, verifiedToken{subject: id, until: claims.ExpiresAt.Add(v.cfg.Leeway)})
+	until := claims.ExpiresAt.Add(v.cfg.Leeway)
+	if limit := now.Add(verifiedTokenTTL); until.After(limit) {
+		until = limit
+	}
+	v.verified.put(token, verifiedToken{subject: id, until: until})
 	return id, nil
 }
 

@@ -190,7 +190,7 @@ func TestDefaultCostLimitFitsItsCallers(t *testing.T) {
 func TestRefusedDocumentsCost(t *testing.T) {
 	t.Parallel()
 	a := MustAPI(t, func(c *graph.Config) { c.CostLimit = graph.CostLimit{Limit: 100, RestoreRate: 0.01} })
-	junk := `{ ` + strings.Repeat("a ", 2000) // 4 kB that never parse: 41 points each
+	junk := `{ ` + strings.Repeat("a ", 2000)        // 4 kB that never parse: 41 points each
 	for i, want := range []int{422, 422, 422, 429} { // 100 points: 59, 18, then -23 left
 		r := a.as("", junk, nil)
 		if r.Status != want {

@@ -90,9 +90,42 @@ func (c *privateCluster) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 }
 
+// countingProxy forwards TCP connections to addr and counts them: the connections
+// the service opens to PostgreSQL, whether or not PostgreSQL answers behind it.
+func countingProxy(t *testing.T, addr string) (string, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, c) }()
+				_, _ = io.Copy(c, up)
+			}()
+		}
+	}()
+	return l.Addr().String(), &n
+}
+
 // TestDatabaseGoesAway stops the service's PostgreSQL under load: requests fail
 // fast with a masked error that carries the request id, /readyz says not ready,
-// and the service recovers by itself within a second of the database's return.
+// the service does not hammer the database with connection attempts while it is
+// down, and it recovers by itself within a second of the database's return.
 func TestDatabaseGoesAway(t *testing.T) {
 	t.Parallel()
 	pg := newPrivateCluster(t)
@@ -112,7 +145,9 @@ func TestDatabaseGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	db, err := models.OpenDB(models.DBConfig{URL: pg.url(), MaxConns: 4, Logger: logger})
+	proxy, connections := countingProxy(t, fmt.Sprintf("127.0.0.1:%d", pg.port))
+	db, err := models.OpenDB(models.DBConfig{URL: strings.Replace(pg.url(), fmt.Sprintf("127.0.0.1:%d", pg.port), proxy, 1),
+		MaxConns: 4, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +221,13 @@ func TestDatabaseGoesAway(t *testing.T) {
 	}
 	if code := ready(); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while down = %d, want 503", code)
+	}
+	// A second of load on a database that is down: a connection attempt per
+	// back-off (at most 400 ms, jittered), not one per request (about 800).
+	before := connections.Load()
+	time.Sleep(time.Second)
+	if n := connections.Load() - before; n > 20 {
+		t.Errorf("%d connection attempts in a second while the database was down, want at most 20", n)
 	}
 	pg.start()
 	back := time.Now()

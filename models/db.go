@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -33,20 +34,27 @@ type DBConfig struct {
 	Tracer trace.TracerProvider
 }
 
-// OpenDB opens a GORM handle over a pgx connection pool sized by cfg. It does not
-// wait for the database: the pool connects on first use and reconnects by itself.
+// OpenDB opens a GORM handle over a pgx connection pool sized by cfg. The pool
+// connects on first use and reconnects by itself, but stops dialling while the
+// database is known to be down (connectBreaker).
 func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 	dsn, err := withStatementTimeout(cfg.URL, cfg.StatementTimeout)
 	if err != nil {
 		return nil, err
 	}
-	db, err := gorm.Open(placeholderDialector{postgres.Open(dsn).(*postgres.Dialector)}, &gorm.Config{
+	connConfig, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pool := sql.OpenDB(connector{stdlib.GetConnector(*connConfig), &connectBreaker{now: time.Now}})
+	db, err := gorm.Open(placeholderDialector{postgres.New(postgres.Config{Conn: pool}).(*postgres.Dialector)}, &gorm.Config{
 		// Every write here is one statement or opens its own transaction; GORM's
 		// implicit BEGIN/COMMIT around single statements would triple round trips.
 		SkipDefaultTransaction: true,
 		Logger:                 slogGorm{log: cfg.Logger, slow: cfg.SlowQuery},
 	})
 	if err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := countStatements(db); err != nil {

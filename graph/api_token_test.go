@@ -214,10 +214,10 @@ func TestAPITokensPaged(t *testing.T) {
 func TestAPITokenCap(t *testing.T) {
 	t.Parallel()
 	a := MustAPI(t)
-	err := a.db.Exec(`INSERT INTO api_tokens (user_id, name, token_hash, revoked_at, expires_at)
-		SELECT decode(?, 'hex'), 'seeded', sha256(i::text::bytea),
+	err := a.db.Exec(`INSERT INTO api_tokens (customer_id, user_id, name, token_hash, revoked_at, expires_at)
+		SELECT decode(?, 'hex'), decode(?, 'hex'), 'seeded', sha256(i::text::bytea),
 			CASE WHEN i > ? + 5 THEN now() END, CASE WHEN i > ? AND i <= ? + 5 THEN now() - interval '1 second' END
-		FROM generate_series(1, ? + 10) i`, a.staff, models.MaxActiveAPITokens-1, models.MaxActiveAPITokens-1,
+		FROM generate_series(1, ? + 10) i`, a.platform, a.staff, models.MaxActiveAPITokens-1, models.MaxActiveAPITokens-1,
 		models.MaxActiveAPITokens-1, models.MaxActiveAPITokens-1).Error
 	if err != nil {
 		t.Fatal(err)

@@ -30,8 +30,10 @@ const MaxActiveAPITokens = 50
 // APIToken is a long-lived credential of a user, for backend-for-frontend services.
 // It acts as its user, with that user's current permissions.
 type APIToken struct {
-	ID         ObjectID   `gorm:"column:id;primaryKey"`
-	UserID     ObjectID   `gorm:"column:user_id"`
+	ID     ObjectID `gorm:"column:id;primaryKey"`
+	UserID ObjectID `gorm:"column:user_id"`
+	// CustomerID is the user's customer, the tenant (docs/scaling.md).
+	CustomerID ObjectID   `gorm:"column:customer_id"`
 	Name       string     `gorm:"column:name"`
 	TokenHash  []byte     `gorm:"column:token_hash"`
 	CreatedAt  time.Time  `gorm:"column:created_at;autoCreateTime:false"`
@@ -133,9 +135,9 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 		return nil, "", fmt.Errorf("api token: %w", err)
 	}
 	secret := APITokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	t := &APIToken{ID: NewObjectID(), UserID: u.ID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt, CostLimit: costLimit}
+	t := &APIToken{ID: NewObjectID(), UserID: u.ID, CustomerID: u.CustomerID, Name: name, TokenHash: hashSecret(secret), ExpiresAt: expiresAt, CostLimit: costLimit}
 	err = inTransaction(ctx, s.db, func(tx *gorm.DB) error {
-		if err := lockActiveTokenCount(tx, u.ID); err != nil {
+		if err := lockActiveTokenCount(tx, u); err != nil {
 			return err
 		}
 		return tx.Omit("created_at").Clauses(clause.Returning{}).Create(t).Error
@@ -150,13 +152,14 @@ func (s *APITokenStore) CreateAPIToken(ctx context.Context, name string, expires
 // refuses when the user has MaxActiveAPITokens active tokens. The lock makes
 // concurrent creations count one after another; the count is a statement of its
 // own, so that it sees the tokens committed while it waited for the lock.
-func lockActiveTokenCount(tx *gorm.DB, user ObjectID) error {
+func lockActiveTokenCount(tx *gorm.DB, user *User) error {
 	var locked []ObjectID
-	if err := tx.Raw(`SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE`, user).Scan(&locked).Error; err != nil {
+	if err := tx.Raw(`SELECT id FROM users WHERE id = ? FOR NO KEY UPDATE`, user.ID).Scan(&locked).Error; err != nil {
 		return err
 	}
 	var active int64
-	err := tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())", user).
+	err := tx.Model(&APIToken{}).Where("customer_id = ? AND user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+		user.CustomerID, user.ID).
 		Count(&active).Error
 	if err != nil {
 		return err
@@ -188,7 +191,7 @@ func (s *APITokenStore) FindAPITokens(ctx context.Context, page PageArgs) (*APIT
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID)
+	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("customer_id = ? AND user_id = ?", u.CustomerID, u.ID)
 	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page, nil)
 	if err != nil {
 		return nil, err
@@ -208,7 +211,7 @@ func (s *APITokenStore) CountAPITokens(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("user_id = ?", u.ID).Count(&n).Error; err != nil {
+	if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("customer_id = ? AND user_id = ?", u.CustomerID, u.ID).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("count api tokens: %w", err)
 	}
 	return int(n), nil
@@ -224,7 +227,7 @@ func (s *APITokenStore) RevokeAPIToken(ctx context.Context, id ObjectID) (*APITo
 	}
 	q := s.db.WithContext(ctx).Where("id = ?", id)
 	if !u.isStaff() {
-		q = q.Where("user_id = ?", u.ID)
+		q = q.Where("customer_id = ? AND user_id = ?", u.CustomerID, u.ID)
 	}
 	var rows []APIToken
 	err = q.Model(&rows).Clauses(clause.Returning{}).Update("revoked_at", gorm.Expr("coalesce(revoked_at, now())")).Error
@@ -267,7 +270,7 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 		Token APIToken `gorm:"embedded;embeddedPrefix:token_"`
 		Stale bool     `gorm:"column:stale"`
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.user_id AS token_user_id, t.name AS token_name,
+	err := s.db.WithContext(ctx).Raw(`SELECT u.*, t.id AS token_id, t.user_id AS token_user_id, t.customer_id AS token_customer_id, t.name AS token_name,
 			t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, t.expires_at AS token_expires_at,
 			t.revoked_at AS token_revoked_at, t.cost_limit AS token_cost_limit,
 			coalesce(t.last_used_at < now() - interval '1 minute', true) AS stale

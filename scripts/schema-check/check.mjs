@@ -143,7 +143,10 @@ for (const c of changes) {
       refused++;
     }
   }
-  console.log(`${level.padEnd(width)}  ${c.path ?? ''}: ${c.message}${note}`);
+  // A description's text would span lines: say only what happened to it.
+  const described = /_DESCRIPTION_(CHANGED|ADDED|REMOVED)$/.exec(c.type);
+  const message = described ? `description ${described[1].toLowerCase()}` : c.message.replace(/\s*\n\s*/g, ' ');
+  console.log(`${level.padEnd(width)}  ${c.path ?? ''}: ${message}${note}`);
 }
 
 const total = `${changes.length} change${changes.length === 1 ? '' : 's'}`;

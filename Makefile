@@ -3,7 +3,7 @@ GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
 
-.PHONY: help run test graphiql audit-deps bench loadtest migrate generate check-generated lint db-stop
+.PHONY: help run test graphiql audit-deps schema-deps schema-check release-schema bench loadtest migrate generate check-generated lint db-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 	echo "GraphiQL at http://127.0.0.1:8080/ acts as the staff user (from this machine only); metrics at http://127.0.0.1:9090/metrics"; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
-test: audit-deps ## run every test against a real PostgreSQL
+test: audit-deps schema-deps ## run every test against a real PostgreSQL
 	$(WITH_DB) $(GO) test -race -count=1 ./...
 
 graphiql: ## rebuild the embedded GraphiQL assets (graph/graphiql/) from the npm packages pinned in scripts/graphiql
@@ -39,6 +39,17 @@ graphiql: ## rebuild the embedded GraphiQL assets (graph/graphiql/) from the npm
 
 audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
 	npm ci --silent --no-audit --no-fund --prefix scripts/http-audit
+
+schema-deps: ## install the schema-change gate's differ, graphql-inspector (npm, pinned by its lockfile)
+	npm ci --silent --no-audit --no-fund --prefix scripts/schema-check
+
+# README, "Schema changes".
+schema-check: schema-deps ## fail when schema.graphqls breaks clients of the released schema (schema/released.graphqls)
+	node scripts/schema-check/check.mjs schema/released.graphqls schema.graphqls
+
+release-schema: ## record schema.graphqls as the released schema that schema-check compares with
+	cp schema.graphqls schema/released.graphqls
+	@echo "schema/released.graphqls is now schema.graphqls: commit it with the release"
 
 bench: ## run the benchmarks against a real PostgreSQL
 	$(WITH_DB) $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -83,7 +83,7 @@ func buildCustomerWhere(w *where, path string, f *CustomerFilter, depth int) {
 }
 
 // CustomerOrderField is a column customers can be sorted by; each has an index
-// ending in id.
+// ending in id (the primary key for ID).
 type CustomerOrderField string
 
 // The sortable customer fields.
@@ -93,6 +93,7 @@ const (
 	CustomerOrderCredit    CustomerOrderField = "CREDIT"
 	CustomerOrderCreatedAt CustomerOrderField = "CREATED_AT"
 	CustomerOrderUpdatedAt CustomerOrderField = "UPDATED_AT"
+	CustomerOrderID        CustomerOrderField = "ID"
 )
 
 // IsValid reports whether f is a sortable field.
@@ -118,6 +119,7 @@ var customerSortKeys = map[CustomerOrderField]sortKey[Customer]{
 	CustomerOrderCredit:    {column: "credit", kind: keyInt, value: func(c *Customer) any { return c.Credit }},
 	CustomerOrderCreatedAt: {column: "created_at", kind: keyTime, value: func(c *Customer) any { return c.CreatedAt }},
 	CustomerOrderUpdatedAt: {column: "updated_at", kind: keyTime, value: func(c *Customer) any { return c.UpdatedAt }},
+	CustomerOrderID:        customerIDKey,
 }
 
 var customerIDKey = sortKey[Customer]{name: "ID", column: "id", kind: keyID, value: func(c *Customer) any { return c.ID }}

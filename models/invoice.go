@@ -76,7 +76,8 @@ func buildInvoiceWhere(w *where, path string, f *InvoiceFilter, depth int) {
 	combine(w, path, depth, f.And, f.Or, f.Not, buildInvoiceWhere)
 }
 
-// InvoiceOrderField is a column a customer's invoices can be sorted by.
+// InvoiceOrderField is a column a customer's invoices can be sorted by; each has an
+// index (customer_id, column, id), UNIQUE (customer_id, id) for ID.
 type InvoiceOrderField string
 
 // The sortable invoice fields.
@@ -84,6 +85,7 @@ const (
 	InvoiceOrderCreatedAt InvoiceOrderField = "CREATED_AT"
 	InvoiceOrderDueAt     InvoiceOrderField = "DUE_AT"
 	InvoiceOrderAmount    InvoiceOrderField = "AMOUNT"
+	InvoiceOrderID        InvoiceOrderField = "ID"
 )
 
 // IsValid reports whether f is a sortable field.
@@ -105,6 +107,7 @@ var invoiceSortKeys = map[InvoiceOrderField]sortKey[Invoice]{
 	InvoiceOrderCreatedAt: {column: "created_at", kind: keyTime, value: func(v *Invoice) any { return v.CreatedAt }},
 	InvoiceOrderDueAt:     {column: "due_at", kind: keyTime, value: func(v *Invoice) any { return v.DueAt }},
 	InvoiceOrderAmount:    {column: "amount", kind: keyInt, value: func(v *Invoice) any { return v.Amount }},
+	InvoiceOrderID:        invoiceIDKey,
 }
 
 var invoiceIDKey = sortKey[Invoice]{name: "ID", column: "id", kind: keyID, value: func(v *Invoice) any { return v.ID }}

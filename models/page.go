@@ -108,7 +108,7 @@ const (
 	keyID
 )
 
-// ordering is the list of keys, ending with id ascending, that a connection sorts by.
+// ordering is the list of keys, ending with id, that a connection sorts by.
 type ordering[T any] []sortKey[T]
 
 // signature names the ordering inside a cursor, so that a cursor taken under one
@@ -125,8 +125,11 @@ func (o ordering[T]) signature() string {
 	return strings.Join(parts, ",")
 }
 
-// makeOrdering turns a client's orderBy into keys, ending with id ascending. A field
-// given twice counts once, at its first place.
+// makeOrdering turns a client's orderBy into keys, ending with id: ascending, unless
+// the client gave id as a key in either direction. A field given twice counts once,
+// at its first place. Keys after id are dropped: ids are unique, so those keys would
+// never decide anything, and [ID, NAME] is the same order (and takes the same
+// cursors) as [ID].
 func makeOrdering[T any, O any, F ~string](order []O, keys map[F]sortKey[T], id sortKey[T], split func(O) (F, OrderDirection)) ordering[T] {
 	var o ordering[T]
 	var seen []F
@@ -140,6 +143,9 @@ func makeOrdering[T any, O any, F ~string](order []O, keys map[F]sortKey[T], id 
 		k.name = string(field)
 		k.desc = dir == Desc
 		o = append(o, k)
+		if k.column == id.column {
+			return o
+		}
 	}
 	return append(o, id)
 }

@@ -38,7 +38,8 @@ func buildUserWhere(w *where, path string, f *UserFilter, depth int) {
 	combine(w, path, depth, f.And, f.Or, f.Not, buildUserWhere)
 }
 
-// UserOrderField is a column users can be sorted by.
+// UserOrderField is a column users can be sorted by; each has an index ending in id
+// (the primary key, or UNIQUE (customer_id, id) within a customer, for ID).
 type UserOrderField string
 
 // The sortable user fields.
@@ -47,6 +48,7 @@ const (
 	UserOrderFirst     UserOrderField = "FIRST"
 	UserOrderLast      UserOrderField = "LAST"
 	UserOrderCreatedAt UserOrderField = "CREATED_AT"
+	UserOrderID        UserOrderField = "ID"
 )
 
 // IsValid reports whether f is a sortable field.
@@ -69,6 +71,7 @@ var userSortKeys = map[UserOrderField]sortKey[User]{
 	UserOrderFirst:     {column: "first", kind: keyText, value: func(u *User) any { return u.First }},
 	UserOrderLast:      {column: "last", kind: keyText, value: func(u *User) any { return u.Last }},
 	UserOrderCreatedAt: {column: "created_at", kind: keyTime, value: func(u *User) any { return u.CreatedAt }},
+	UserOrderID:        userIDKey,
 }
 
 var userIDKey = sortKey[User]{name: "ID", column: "id", kind: keyID, value: func(u *User) any { return u.ID }}

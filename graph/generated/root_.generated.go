@@ -1659,7 +1659,13 @@ type UserConnection {
   totalCount: Int!
 }
 
-"Fields users can be sorted by."
+"""
+Fields users can be sorted by. Each has an index ending in the id, so that a page
+reached by cursor costs the same at any depth: PostgreSQL reads its rows in index order
+and stops.
+Other fields are not sortable: without an index every page would read and sort all the
+matching users.
+"""
 enum UserOrderField {
   "By email address (binary order)."
   EMAIL
@@ -1669,9 +1675,17 @@ enum UserOrderField {
   LAST
   "By creation time."
   CREATED_AT
+  """
+  By id, which begins with the creation second: ascending is oldest first, descending
+  newest first (to the second). Ids are unique: keys after ID are ignored.
+  """
+  ID
 }
 
-"One sort key of a users list. Ties are always broken by id ascending."
+"""
+One sort key of a users list. Ties are broken by id ascending, unless ID is itself a key
+(in either direction).
+"""
 input UserOrder {
   "The field to sort by."
   field: UserOrderField!
@@ -1841,7 +1855,13 @@ type InvoiceConnection {
   totalCount: Int!
 }
 
-"Fields invoices can be sorted by."
+"""
+Fields invoices can be sorted by. Each has an index (customer, field, id), so that a page
+reached by cursor costs the same at any depth: PostgreSQL reads its rows in index order
+and stops.
+Other fields are not sortable: without an index every page would read and sort all the
+matching invoices.
+"""
 enum InvoiceOrderField {
   "By issue time."
   CREATED_AT
@@ -1849,9 +1869,17 @@ enum InvoiceOrderField {
   DUE_AT
   "By amount."
   AMOUNT
+  """
+  By id, which begins with the issue second: ascending is oldest first, descending
+  newest first (to the second). Ids are unique: keys after ID are ignored.
+  """
+  ID
 }
 
-"One sort key of an invoices list. Ties are always broken by id ascending."
+"""
+One sort key of an invoices list. Ties are broken by id ascending, unless ID is itself a
+key (in either direction).
+"""
 input InvoiceOrder {
   "The field to sort by."
   field: InvoiceOrderField!
@@ -1933,7 +1961,13 @@ enum OrderDirection {
   DESC
 }
 
-"Fields customers can be sorted by."
+"""
+Fields customers can be sorted by. Each has an index ending in the id, so that a page
+reached by cursor costs the same at any depth: PostgreSQL reads its rows in index order
+and stops.
+Other fields are not sortable: without an index every page would read and sort all the
+matching customers.
+"""
 enum CustomerOrderField {
   "By name (binary order of the characters)."
   NAME
@@ -1945,9 +1979,17 @@ enum CustomerOrderField {
   CREATED_AT
   "By time of the last change."
   UPDATED_AT
+  """
+  By id, which begins with the creation second: ascending is oldest first, descending
+  newest first (to the second). Ids are unique: keys after ID are ignored.
+  """
+  ID
 }
 
-"One sort key of a customers list. Ties are always broken by id ascending."
+"""
+One sort key of a customers list. Ties are broken by id ascending, unless ID is itself a
+key (in either direction).
+"""
 input CustomerOrder {
   "The field to sort by."
   field: CustomerOrderField!
@@ -2264,7 +2306,8 @@ type Query {
 
   """
   Customers that match filter, one page at a time (Relay connection). Without orderBy,
-  oldest first (id ascending); ties are always broken by id ascending.
+  oldest first (id ascending, as orderBy: [{field: ID}]); ties are broken by id ascending
+  unless ID is one of the keys.
   """
   customers(
     "Which customers; all when left out."

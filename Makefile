@@ -13,7 +13,7 @@ DEMO_STAFF   = 677b9b9000000000000003ec
 DEMO_ADMIN   = 67950d8c00000000000007d1
 DEMO_BILLING = 67950d8c00000000000007d2
 
-run: ## serve at http://localhost:8080 with demo data; prints demo Authorization headers
+run: ## serve at LISTEN_ADDR (127.0.0.1:8080) with demo data; prints demo Authorization headers and the address
 	@mkdir -p .data
 	@test -s .data/jwt-secret || head -c 32 /dev/urandom | base64 > .data/jwt-secret
 	$(GO) build -o .data/customers .
@@ -23,7 +23,7 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 		.data/customers token --user $$2 --ttl 24h; \
 	done; \
 	export GRAPHIQL_AUTHORIZATION="$${GRAPHIQL_AUTHORIZATION:-$$(.data/customers token --user $(DEMO_STAFF) --ttl 24h | sed 's/^Authorization: //')}"; \
-	echo "GraphiQL at http://127.0.0.1:8080/ acts as the staff user (from this machine only); metrics at http://127.0.0.1:9090/metrics"; \
+	echo "GraphiQL acts as the staff user when opened from this machine; the server prints where it listens:"; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
 test: audit-deps ## run every test against a real PostgreSQL

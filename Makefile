@@ -1,4 +1,6 @@
-# Every target that needs PostgreSQL finds or starts it with scripts/db.sh.
+# Every target that needs PostgreSQL finds or starts it with scripts/db.sh. `make test`
+# and `make run` first install what they need (scripts/prereqs.sh: apt-get as root), or
+# say what to install.
 GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
@@ -14,6 +16,7 @@ DEMO_ADMIN   = 67950d8c00000000000007d1
 DEMO_BILLING = 67950d8c00000000000007d2
 
 run: ## serve at LISTEN_ADDR (127.0.0.1:8080) with demo data; prints demo Authorization headers and the address
+	@GO="$(GO)" scripts/prereqs.sh run
 	@mkdir -p .data
 	@test -s .data/jwt-secret || head -c 32 /dev/urandom | base64 > .data/jwt-secret
 	$(GO) build -o .data/customers .
@@ -37,7 +40,11 @@ graphiql: ## rebuild the embedded GraphiQL assets (graph/graphiql/) from the npm
 	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/index.umd.js graph/graphiql/plugin-explorer.umd.js
 	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/style.css graph/graphiql/plugin-explorer.css
 
-audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
+.PHONY: prereqs
+prereqs: ## install what make test needs when missing (apt-get as root), or say what to install
+	@GO="$(GO)" scripts/prereqs.sh test
+
+audit-deps: prereqs ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
 	npm ci --silent --no-audit --no-fund --prefix scripts/http-audit
 
 bench: ## run the benchmarks against a real PostgreSQL
@@ -60,6 +67,7 @@ check-generated: generate ## fail when the generated code is not what the schema
 
 lint: ## gofmt, go vet, staticcheck and a syntax check of the scripts
 	bash -n scripts/db.sh && bash -n scripts/loadtest/run.sh
+	bash -n scripts/prereqs.sh
 	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above need formatting" >&2; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...

@@ -1,4 +1,6 @@
-# Every target that needs PostgreSQL finds or starts it with scripts/db.sh.
+# Every target that needs PostgreSQL finds or starts it with scripts/db.sh. `make test`
+# and `make run` first install what they need (scripts/prereqs.sh: apt-get as root), or
+# say what to install.
 GO ?= go
 # WITH_DB runs the rest of the line with DATABASE_URL set, and stops when no database can be had.
 WITH_DB = url="$$(scripts/db.sh)" && DATABASE_URL="$$url"
@@ -13,7 +15,8 @@ DEMO_STAFF   = 677b9b9000000000000003ec
 DEMO_ADMIN   = 67950d8c00000000000007d1
 DEMO_BILLING = 67950d8c00000000000007d2
 
-run: ## serve at http://localhost:8080 with demo data; prints demo Authorization headers
+run: ## serve at LISTEN_ADDR (127.0.0.1:8080) with demo data; prints demo Authorization headers and the address
+	@GO="$(GO)" scripts/prereqs.sh run
 	@mkdir -p .data
 	@test -s .data/jwt-secret || head -c 32 /dev/urandom | base64 > .data/jwt-secret
 	$(GO) build -o .data/customers .
@@ -23,7 +26,7 @@ run: ## serve at http://localhost:8080 with demo data; prints demo Authorization
 		.data/customers token --user $$2 --ttl 24h; \
 	done; \
 	export GRAPHIQL_AUTHORIZATION="$${GRAPHIQL_AUTHORIZATION:-$$(.data/customers token --user $(DEMO_STAFF) --ttl 24h | sed 's/^Authorization: //')}"; \
-	echo "GraphiQL at http://127.0.0.1:8080/ acts as the staff user (from this machine only); metrics at http://127.0.0.1:9090/metrics"; \
+	echo "GraphiQL acts as the staff user when opened from this machine; the server prints where it listens:"; \
 	$(WITH_DB) DEMO_DATA=$${DEMO_DATA:-true} exec .data/customers
 
 test: audit-deps schema-deps ## run every test against a real PostgreSQL
@@ -37,10 +40,14 @@ graphiql: ## rebuild the embedded GraphiQL assets (graph/graphiql/) from the npm
 	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/index.umd.js graph/graphiql/plugin-explorer.umd.js
 	cp scripts/graphiql/node_modules/@graphiql/plugin-explorer/dist/style.css graph/graphiql/plugin-explorer.css
 
-audit-deps: ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
+.PHONY: prereqs
+prereqs: ## install what make test needs when missing (apt-get as root), or say what to install
+	@GO="$(GO)" scripts/prereqs.sh test
+
+audit-deps: prereqs ## install the GraphQL over HTTP audit suite (npm, pinned by its lockfile)
 	npm ci --silent --no-audit --no-fund --prefix scripts/http-audit
 
-schema-deps: ## install the schema-change gate's differ, graphql-inspector (npm, pinned by its lockfile)
+schema-deps: prereqs ## install the schema-change gate's differ, graphql-inspector (npm, pinned by its lockfile)
 	npm ci --silent --no-audit --no-fund --prefix scripts/schema-check
 
 # README, "Schema changes".
@@ -71,6 +78,7 @@ check-generated: generate ## fail when the generated code is not what the schema
 
 lint: ## gofmt, go vet, staticcheck and a syntax check of the scripts
 	bash -n scripts/db.sh && bash -n scripts/loadtest/run.sh
+	bash -n scripts/prereqs.sh
 	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above need formatting" >&2; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...

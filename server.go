@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "customers:", err)
 		os.Exit(1)
 	}
@@ -45,7 +46,9 @@ func main() {
 
 // run wires the service and serves until ctx ends; it returns only after in-flight
 // requests have finished (or the shutdown timeout has passed) and the pool is closed.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+// It logs JSON to stdout; in development it also tells a person on stderr where it
+// listens.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -105,7 +108,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.PprofAddr != "" {
 		servers = append(servers, listener{"pprof", cfg.PprofAddr, graph.NewProfilerHandler()})
 	}
-	return serve(ctx, cfg, logger, servers)
+	var notice io.Writer
+	if cfg.Env == "development" {
+		notice = stderr
+	}
+	return serve(ctx, cfg, logger, servers, notice)
+}
+
+// listening says, for a person, where the servers listen: their addresses as they
+// are once listening (a port 0 resolved), with localhost for an unspecified host.
+func listening(listeners []listener, lns []net.Listener) string {
+	var parts []string
+	for i, l := range listeners {
+		base := "http://" + browsable(lns[i].Addr())
+		switch l.name {
+		case "":
+			parts = append(parts, "GraphiQL at "+base+"/, GraphQL at "+base+"/query")
+		case "admin":
+			parts = append(parts, "metrics at "+base+"/metrics")
+		default:
+			parts = append(parts, l.name+" at "+base+"/debug/pprof/")
+		}
+	}
+	return "customers: " + strings.Join(parts, "; ")
+}
+
+// browsable is addr as a browser on this machine reaches it.
+func browsable(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 }
 
 // listener is one HTTP server of the process: its name ("" for the public one),
@@ -257,7 +291,8 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *
 // them down gracefully: the public listener closes, in-flight requests finish
 // (their contexts are not cancelled by the signal), then the others stop (so that
 // metrics can be scraped while requests drain), and only then does serve return.
-func serve(ctx context.Context, cfg Config, logger *slog.Logger, listeners []listener) error {
+// Once every server listens, it writes their addresses as URLs to notice, if any.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, listeners []listener, notice io.Writer) error {
 	base := func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	servers := make([]*http.Server, len(listeners))
@@ -288,6 +323,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, listeners []lis
 		lns[i] = ln
 		servers[i] = srv
 		logger.Info(strings.TrimSpace("serving "+l.name), slog.String("addr", ln.Addr().String()))
+	}
+	if notice != nil {
+		fmt.Fprintln(notice, listening(listeners, lns))
 	}
 	errCh := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +83,7 @@ func TestProductionNeedsACursorSecret(t *testing.T) {
 			t.Errorf("%v: %v, want %q", tt.env, err, tt.want)
 		}
 	}
-	err := run(context.Background(), nil, env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}), io.Discard)
+	err := run(context.Background(), nil, env(map[string]string{"ENV": "production", "JWT_SECRET": string(secret)}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "CURSOR_SECRET") {
 		t.Errorf("run in production without CURSOR_SECRET: %v", err)
 	}
@@ -105,7 +107,7 @@ func TestIntrospectionDefault(t *testing.T) {
 
 func TestTokenCommand(t *testing.T) {
 	var out strings.Builder
-	err := run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "5m"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)
+	err := run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "5m"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +120,10 @@ func TestTokenCommand(t *testing.T) {
 	if id, err := v.Verify(context.Background(), token); err != nil || id.String() != demoStaff {
 		t.Errorf("minted token verifies as %s, %v", id, err)
 	}
-	if err := run(context.Background(), []string{"token", "--user", "nope"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out); err == nil {
+	if err := run(context.Background(), []string{"token", "--user", "nope"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out, io.Discard); err == nil {
 		t.Error("a bad --user was accepted")
 	}
-	err = run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "48h"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out)
+	err = run(context.Background(), []string{"token", "--user", demoStaff, "--ttl", "48h"}, env(map[string]string{"JWT_SECRET": string(secret)}), &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "JWT_MAX_TTL (24h)") {
 		t.Errorf("--ttl 48h beyond the default JWT_MAX_TTL: %v", err)
 	}
@@ -157,7 +159,7 @@ func TestGracefulShutdown(t *testing.T) {
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
 			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true", "JWT_SECRET": string(secret),
-		}), logs)
+		}), logs, io.Discard)
 		logs.Close()
 	}()
 	addr := waitForLog(t, out, "serving")["addr"].(string)
@@ -212,12 +214,13 @@ func TestGracefulShutdown(t *testing.T) {
 func TestAdminListener(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	out, logs := io.Pipe()
+	notice := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
 			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "PPROF_ADDR": "127.0.0.1:0",
 			"DATABASE_URL": pgtest.NewDatabase(t), "JWT_SECRET": string(secret),
-		}), logs)
+		}), logs, notice)
 		logs.Close()
 	}()
 	public := waitForLog(t, out, "serving")["addr"].(string)
@@ -253,6 +256,30 @@ func TestAdminListener(t *testing.T) {
 	if status, body := get(pprof, "/debug/pprof/"); status != 200 || !strings.Contains(body, "goroutine") {
 		t.Errorf("PPROF_ADDR /debug/pprof/: %d\n%.300s", status, body)
 	}
+	// What `make run` shows a person: the addresses actually listened on.
+	want := fmt.Sprintf("customers: GraphiQL at http://%s/, GraphQL at http://%s/query; metrics at http://%s/metrics; pprof at http://%s/debug/pprof/\n",
+		public, public, admin, pprof)
+	if got := notice.String(); got != want {
+		t.Errorf("development notice on stderr:\n got %q\nwant %q", got, want)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that run writes to from its goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // waitForLog reads JSON log lines until one has msg, and returns it.
@@ -267,4 +294,19 @@ func waitForLog(t *testing.T, r io.Reader, msg string) map[string]any {
 	}
 	t.Fatalf("the log ended without %q", msg)
 	return nil
+}
+
+// TestBrowsable: a server listening on every address is shown as localhost, with
+// the port it got.
+func TestBrowsable(t *testing.T) {
+	for addr, want := range map[string]string{"127.0.0.1:8080": "127.0.0.1:8080", "0.0.0.0:8080": "localhost:8080",
+		"[::]:8080": "localhost:8080", "[::1]:9090": "[::1]:9090", "10.1.2.3:80": "10.1.2.3:80"} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := browsable(tcp); got != want {
+			t.Errorf("browsable(%s) = %s, want %s", addr, got, want)
+		}
+	}
 }

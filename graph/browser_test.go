@@ -32,7 +32,7 @@ func TestGraphiQLInABrowser(t *testing.T) {
 	t.Parallel()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("Chromium is not installed: apt-get install chromium (.ci/run does)")
+		t.Fatal("Chromium is not installed: apt-get install chromium (make test does, as root: scripts/prereqs.sh)")
 	}
 	a := MustAPI(t)
 	a.mustCreate(map[string]any{"name": "Browser Test Co"})

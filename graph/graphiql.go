@@ -19,8 +19,10 @@ import (
 //go:embed graphiql
 var graphiqlAssets embed.FS
 
-// exampleDocument is what GraphiQL opens with: the README's session.
-const exampleDocument = `# Welcome to the Customers API. Run an operation with the ▶ button.
+// exampleDocument is what GraphiQL opens with: the first GraphQL block of the
+// README's "A first session in GraphiQL" (TestREADMEOperations keeps them the same
+// and runs both).
+const exampleDocument = `# Welcome to the Customers API. Pick an operation with the ▶ button.
 # Every request needs an Authorization header: make run sends the staff token for you;
 # to act as another user, add {"Authorization": "Bearer …"} in the Headers tab below.
 
@@ -29,7 +31,8 @@ query Me {
 }
 
 query List {
-  customers(filter: {search: "acme"}, orderBy: [{field: CREDIT, direction: DESC}], first: 5) {
+  customers(filter: {search: "acme", status: {in: [ACTIVE, SUSPENDED]}},
+            orderBy: [{field: CREDIT, direction: DESC}], first: 5) {
     totalCount
     edges { cursor node { id name status credit } }
     pageInfo { hasNextPage endCursor }
@@ -37,18 +40,27 @@ query List {
 }
 
 query Nested {
-  customers(first: 3) {
+  customers(first: 3, filter: {status: {in: [ACTIVE, SUSPENDED]}}) {
+    totalCount
     nodes {
-      name
-      adminUser { email }
-      users(first: 2) { totalCount nodes { email } }
-      invoices(first: 1) { nodes { amount status dueAt } }
+      name status
+      adminUser { email first last }
+      billingUser { email }
+      lastAutomaticRefillInvoice { amount status dueAt }
+      users(first: 2, orderBy: [{field: EMAIL}]) {
+        totalCount
+        nodes { email adminPermission billingPermission customer { name } }
+        pageInfo { hasNextPage }
+      }
+      invoices(first: 1, orderBy: [{field: DUE_AT, direction: DESC}]) { totalCount nodes { amount status } }
     }
   }
 }
 
 mutation Create {
-  customerCreate(input: {name: "Initech Voice", websiteUrl: "https://initech.example"}) { id name accountLock version }
+  customerCreate(input: {name: "Initech Voice", websiteUrl: "https://initech.example", credit: 500}) {
+    id name status accountLock cdrRetention defaultBillMethod createdByIP version
+  }
 }
 `
 

@@ -69,12 +69,12 @@ loadtest: ## the API under HTTP load (wrk) against the SQL ceiling (pgbench), on
 migrate: ## create the database if missing and apply the migrations
 	$(WITH_DB) $(GO) run . migrate
 
-generate: ## regenerate the GraphQL code from schema.graphqls and gqlgen.yml
+generate: ## regenerate the GraphQL code from schema.graphqls: graph/ (gqlgen.yml) and client/ (client/genqlient.yaml)
 	$(GO) generate ./...
 
 check-generated: generate ## fail when the generated code is not what the schema gives
-	@git diff --exit-code -- graph/ || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- graph/)" || { git status --short -- graph/ >&2; echo "generate wrote new files: run make generate and commit" >&2; exit 1; }
+	@git diff --exit-code -- graph/ client/ || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- graph/ client/)" || { git status --short -- graph/ client/ >&2; echo "generate wrote new files: run make generate and commit" >&2; exit 1; }
 
 lint: ## gofmt, go vet, staticcheck and a syntax check of the scripts
 	bash -n scripts/db.sh && bash -n scripts/loadtest/run.sh

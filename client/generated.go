@@ -568,7 +568,8 @@ func (v *CustomerFilter) GetOr() []CustomerFilter { return v.Or }
 // GetNot returns CustomerFilter.Not, and is useful for accessing the field via an interface.
 func (v *CustomerFilter) GetNot() *CustomerFilter { return v.Not }
 
-// One sort key of a customers list. Ties are always broken by id ascending.
+// One sort key of a customers list. Ties are broken by id ascending, unless ID is itself a
+// key (in either direction).
 type CustomerOrder struct {
 	// The field to sort by.
 	Field CustomerOrderField `json:"field"`
@@ -582,7 +583,11 @@ func (v *CustomerOrder) GetField() CustomerOrderField { return v.Field }
 // GetDirection returns CustomerOrder.Direction, and is useful for accessing the field via an interface.
 func (v *CustomerOrder) GetDirection() *OrderDirection { return v.Direction }
 
-// Fields customers can be sorted by.
+// Fields customers can be sorted by. Each has an index ending in the id, so that a page
+// reached by cursor costs the same at any depth: PostgreSQL reads its rows in index order
+// and stops.
+// Other fields are not sortable: without an index every page would read and sort all the
+// matching customers.
 type CustomerOrderField string
 
 const (
@@ -596,6 +601,9 @@ const (
 	CustomerOrderFieldCreatedAt CustomerOrderField = "CREATED_AT"
 	// By time of the last change.
 	CustomerOrderFieldUpdatedAt CustomerOrderField = "UPDATED_AT"
+	// By id, which begins with the creation second: ascending is oldest first, descending
+	// newest first (to the second). Ids are unique: keys after ID are ignored.
+	CustomerOrderFieldId CustomerOrderField = "ID"
 )
 
 var AllCustomerOrderField = []CustomerOrderField{
@@ -604,6 +612,7 @@ var AllCustomerOrderField = []CustomerOrderField{
 	CustomerOrderFieldCredit,
 	CustomerOrderFieldCreatedAt,
 	CustomerOrderFieldUpdatedAt,
+	CustomerOrderFieldId,
 }
 
 // The lifecycle state of a customer account, changed only by platform staff
@@ -1245,7 +1254,8 @@ func (v *ListCustomersCustomersCustomerConnection) GetPageInfo() PageInfo { retu
 // ListCustomersResponse is returned by ListCustomers on success.
 type ListCustomersResponse struct {
 	// Customers that match filter, one page at a time (Relay connection). Without orderBy,
-	// oldest first (id ascending); ties are always broken by id ascending.
+	// oldest first (id ascending, as orderBy: [{field: ID}]); ties are broken by id ascending
+	// unless ID is one of the keys.
 	Customers ListCustomersCustomersCustomerConnection `json:"customers"`
 }
 

@@ -19,7 +19,8 @@ import (
 // CostLimit gives each caller a bucket of points, charges every request its
 // complexity (as GitHub's and Shopify's GraphQL APIs do) and refills the bucket
 // continuously: a cheap request is nearly free, a page of 100 with nested lists is
-// not. A caller is its API token, else its user, else its address (IPv6 by /64).
+// not. A caller is its API token when staff gave the token a bucket of its own, else
+// its user, else its address (IPv6 by /64).
 type CostLimit struct {
 	// Limit is the points a bucket holds; 0 turns cost limiting off. Staff may give
 	// a token a bucket of its own size, refilled in the same time.
@@ -116,9 +117,11 @@ func withCostLimit(cfg CostLimit, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := models.CallerFrom(r.Context())
+		// A token that staff gave a bucket of its own spends it; any other token
+		// spends its user's, so that minting tokens does not multiply a budget.
 		key := "ip:" + clientKey(c.IP)
 		switch {
-		case c.APITokenID != nil:
+		case c.APITokenID != nil && c.CostLimit != nil:
 			key = "token:" + c.APITokenID.String()
 		case c.UserID != nil:
 			key = "user:" + c.UserID.String()

@@ -130,6 +130,15 @@ func TestTokenCostLimit(t *testing.T) {
 		t.Errorf("the token's bucket: %d %v (-want +got):\n%s", r.Status, r.codes(), d)
 	}
 	// The token is a caller of its own: its owner's JWT has the server's bucket.
+	// A token without a bucket of its own spends its user's: a second token of the
+	// owner, used after the owner's JWT spent points, sees what is left of them.
+	second := a.apiToken(admin)
+	a.as(admin, `{ customers(first: 30) { nodes { id name } } }`, nil) // 91 points of the owner's 100
+	if r := a.post(`{"query":"{ viewer { email } }"}`, map[string]string{"Authorization": "Bearer " + second}); r.Status != 200 ||
+		costOf(t, r)["throttleStatus"].(map[string]any)["maximumAvailable"] != 100.0 ||
+		costOf(t, r)["throttleStatus"].(map[string]any)["currentlyAvailable"].(float64) > 90 { // a bucket of its own would have 98
+		t.Errorf("a second token of the owner: %d %v, want the owner's bucket, spent", r.Status, r.Extensions)
+	}
 	if c := costOf(t, a.as(admin, `{ viewer { email } }`, nil)); fmt.Sprint(c["throttleStatus"].(map[string]any)["maximumAvailable"]) != "100" {
 		t.Errorf("the owner's own bucket: %v", c)
 	}

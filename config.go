@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudcomms/customers/graph"
 	"github.com/cloudcomms/customers/internal/auth"
+	"github.com/cloudcomms/customers/models"
 )
 
 // Config is the service's configuration, read from environment variables.
@@ -20,6 +21,8 @@ type Config struct {
 	Introspection    bool            // INTROSPECTION
 	ListenAddr       string          // LISTEN_ADDR
 	DatabaseURL      string          // DATABASE_URL
+	ReplicaURLs      []string        // DATABASE_REPLICA_URLS: comma-separated
+	ReplicaMaxLag    time.Duration   // REPLICA_MAX_LAG
 	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
 	DBMaxConns       int             // DB_MAX_CONNS
 	DemoData         bool            // DEMO_DATA
@@ -72,6 +75,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		SlowQuery:        e.duration("DB_SLOW_QUERY", 200*time.Millisecond),
 		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", 10*time.Second),
+		ReplicaURLs:      e.list("DATABASE_REPLICA_URLS"),
+		ReplicaMaxLag:    e.duration("REPLICA_MAX_LAG", time.Second),
 		Limits: graph.Limits{
 			MaxBodyBytes:  int64(e.integer("MAX_BODY_BYTES", int(graph.DefaultLimits.MaxBodyBytes), 0)),
 			MaxTokens:     e.integer("MAX_TOKENS", graph.DefaultLimits.MaxTokens, 0),
@@ -119,6 +124,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.CostLimit.Limit > 0 && cfg.CostLimit.RestoreRate <= 0 {
 		e.fail("COST_RESTORE_RATE", "must be more than 0 when COST_LIMIT is set, or buckets never refill")
+	}
+	if cfg.ReplicaMaxLag < models.MinReplicaMaxLag {
+		e.fail("REPLICA_MAX_LAG", "want at least %s, got %q", models.MinReplicaMaxLag, e.getenv("REPLICA_MAX_LAG"))
 	}
 	if cfg.GraphiQLAuth != "" && cfg.Env != "development" {
 		e.fail("GRAPHIQL_AUTHORIZATION", "only for development, not with ENV=%s", cfg.Env)
@@ -208,9 +216,15 @@ func (e *envReader) prefixes(key string) []netip.Prefix {
 
 // logValue shows the configuration with secrets masked.
 func (c Config) logValue() slog.Value {
-	dbURL := c.DatabaseURL
-	if u, err := url.Parse(dbURL); err == nil {
-		dbURL = u.Redacted()
+	redact := func(dbURL string) string {
+		if u, err := url.Parse(dbURL); err == nil {
+			return u.Redacted()
+		}
+		return dbURL
+	}
+	replicas := make([]string, len(c.ReplicaURLs))
+	for i, u := range c.ReplicaURLs {
+		replicas[i] = redact(u)
 	}
 	proxies := make([]string, len(c.TrustedProxies))
 	for i, p := range c.TrustedProxies {
@@ -222,7 +236,9 @@ func (c Config) logValue() slog.Value {
 		slog.String("listen_addr", c.ListenAddr),
 		slog.String("admin_addr", c.AdminAddr),
 		slog.String("pprof_addr", c.PprofAddr),
-		slog.String("database_url", dbURL),
+		slog.String("database_url", redact(c.DatabaseURL)),
+		slog.String("database_replica_urls", strings.Join(replicas, ",")),
+		slog.Duration("replica_max_lag", c.ReplicaMaxLag),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Bool("demo_data", c.DemoData),

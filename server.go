@@ -99,8 +99,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		logger.Info("demo data", slog.Bool("loaded", loaded))
 	}
+	replicas, closeReplicas, err := openReplicas(ctx, cfg, db, logger)
+	if err != nil {
+		return err
+	}
+	defer closeReplicas()
 	metrics := graph.NewMetrics(sqlDB)
-	h, err := newHandler(ctx, cfg, logger, db, verifier, tracer, metrics)
+	h, err := newHandler(ctx, cfg, logger, db, replicas, verifier, tracer, metrics)
 	if err != nil {
 		return err
 	}
@@ -226,8 +231,8 @@ func printToken(cfg Config, args []string, stdout io.Writer) error {
 
 // newHandler builds the service's public HTTP handler from its parts; it records
 // metrics, which the admin listener serves.
-func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.DB, verifier *auth.Verifier, tracer *sdktrace.TracerProvider,
-	metrics *graph.Metrics) (http.Handler, error) {
+func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.DB, replicas *models.Replicas, verifier *auth.Verifier,
+	tracer *sdktrace.TracerProvider, metrics *graph.Metrics) (http.Handler, error) {
 	secret := cfg.CursorSecret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -264,6 +269,7 @@ func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.D
 		Metrics:          metrics,
 		GraphiQLHeaders:  graphiqlHeaders(cfg.GraphiQLAuth),
 		Tracer:           tracerProvider(tracer),
+		Replicas:         replicas,
 	}), nil
 }
 
@@ -285,6 +291,33 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *
 		return nil, err
 	}
 	return db, nil
+}
+
+// openReplicas routes db's reads to the replicas of DATABASE_REPLICA_URLS, if any
+// (nil: none), and checks them until ctx ends or closeReplicas is called, which
+// then closes the replicas' pools.
+func openReplicas(ctx context.Context, cfg Config, db *gorm.DB, logger *slog.Logger) (_ *models.Replicas, closeReplicas func(), _ error) {
+	if len(cfg.ReplicaURLs) == 0 {
+		return nil, func() {}, nil
+	}
+	replicas, err := models.UseReplicas(db, models.DBConfig{
+		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Logger: logger,
+		ReplicaURLs: cfg.ReplicaURLs, ReplicaMaxLag: cfg.ReplicaMaxLag,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("DATABASE_REPLICA_URLS: %w", err)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	checks := make(chan struct{})
+	go func() {
+		defer close(checks)
+		replicas.Run(ctx)
+	}()
+	return replicas, func() {
+		stop()
+		<-checks
+		replicas.Close()
+	}, nil
 }
 
 // serve runs the HTTP servers, the public one first, until ctx ends, then shuts

@@ -30,8 +30,9 @@ type api struct {
 	dbURL    string
 	resolver *graph.Resolver
 	logs     *syncBuffer
-	// statements is the number of SQL statements the last request sent.
-	statements atomic.Int64
+	// statements is the number of SQL statements the last request sent;
+	// replicaStatements how many of them a read replica answered.
+	statements, replicaStatements atomic.Int64
 	// platform is the customer of staff, the platform staff user every request acts
 	// as unless it names another caller.
 	platform, staff string
@@ -137,14 +138,19 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 		o(&cfg)
 	}
 	a := &api{t: t, db: db, dbURL: dbURL, resolver: resolver, logs: logs}
-	h := graph.NewHandler(cfg)
+	a.serve(graph.NewHandler(cfg))
+	return a
+}
+
+// serve serves h to the test, counting the statements of each request.
+func (a *api) serve(h http.Handler) {
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := models.WithStatementCounter(r.Context())
 		h.ServeHTTP(w, r.WithContext(ctx))
 		a.statements.Store(models.Statements(ctx))
+		a.replicaStatements.Store(models.ReplicaStatements(ctx))
 	}))
-	t.Cleanup(a.srv.Close)
-	return a
+	a.t.Cleanup(a.srv.Close)
 }
 
 // warm makes a request as user, so that its next ones are authenticated from the

@@ -27,12 +27,12 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Allow-Credentials", "true")
 			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, "+ReadAfterHeader)
 		}
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			if allowed {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", strings.Join([]string{"Authorization", "Content-Type", "X-Request-Id"}, ", "))
+				h.Set("Access-Control-Allow-Headers", strings.Join([]string{"Authorization", "Content-Type", "X-Request-Id", ReadAfterHeader}, ", "))
 				h.Set("Access-Control-Max-Age", "600")
 			}
 			w.WriteHeader(http.StatusNoContent)

@@ -26,7 +26,8 @@ func TestCORS(t *testing.T) {
 	res := preflight("https://console.example")
 	h := res.Header
 	if res.StatusCode != 204 || h.Get("Access-Control-Allow-Origin") != "https://console.example" ||
-		h.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+		h.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		!strings.Contains(h.Get("Access-Control-Allow-Headers"), graph.ReadAfterHeader) {
 		t.Errorf("allowed preflight: %d %v", res.StatusCode, h)
 	}
 	if res := preflight("https://evil.example"); res.Header.Get("Access-Control-Allow-Origin") != "" {
@@ -34,7 +35,8 @@ func TestCORS(t *testing.T) {
 	}
 	r := a.post(`{"query":"{ viewer { email } }"}`, map[string]string{"Origin": "https://console.example"})
 	if r.Header.Get("Access-Control-Allow-Origin") != "https://console.example" || !strings.Contains(r.Header.Get("Vary"), "Origin") ||
-		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "X-Request-Id") {
+		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "X-Request-Id") ||
+		!strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), graph.ReadAfterHeader) {
 		t.Errorf("actual request headers: %v", r.Header)
 	}
 }

@@ -9,11 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	osuser "os/user"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,71 +19,10 @@ import (
 
 	"github.com/cloudcomms/customers/graph"
 	"github.com/cloudcomms/customers/internal/auth"
+	"github.com/cloudcomms/customers/internal/pgcluster"
 	"github.com/cloudcomms/customers/migrations"
 	"github.com/cloudcomms/customers/models"
 )
-
-// privateCluster is a PostgreSQL server of the test's own, which it may stop.
-type privateCluster struct {
-	t          *testing.T
-	bin, dir   string
-	port       int
-	runAsOther bool // initdb and pg_ctl refuse root: run them as postgres
-}
-
-func newPrivateCluster(t *testing.T) *privateCluster {
-	t.Helper()
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(dirs) == 0 {
-		t.Fatal("PostgreSQL's programs are not installed (apt-get install postgresql)")
-	}
-	sort.Strings(dirs)
-	c := &privateCluster{t: t, bin: filepath.Dir(dirs[len(dirs)-1])}
-	if u, _ := osuser.Current(); u != nil && u.Uid == "0" {
-		c.runAsOther = true
-	}
-	base, err := os.MkdirTemp("", "customers-dbdown-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	c.dir = filepath.Join(base, "data")
-	if err := os.Chmod(base, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	c.run("initdb", "-D", c.dir, "-U", "postgres", "--auth=trust", "--no-sync")
-	c.start()
-	t.Cleanup(func() { c.run("pg_ctl", "-D", c.dir, "-m", "immediate", "-w", "stop") })
-	return c
-}
-
-func (c *privateCluster) run(prog string, args ...string) {
-	c.t.Helper()
-	cmd := exec.Command(filepath.Join(c.bin, prog), args...)
-	if c.runAsOther {
-		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(c.bin, prog)}, args...)...)
-	}
-	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "Is server running?") {
-		c.t.Fatalf("%s: %v\n%s", prog, err, out)
-	}
-}
-
-func (c *privateCluster) start() {
-	c.run("pg_ctl", "-D", c.dir, "-w", "-l", filepath.Join(c.dir, "log"),
-		"-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off", c.port, c.dir), "start")
-}
-
-func (c *privateCluster) stop() { c.run("pg_ctl", "-D", c.dir, "-m", "fast", "-w", "stop") }
-
-func (c *privateCluster) url() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
-}
 
 // countingProxy forwards TCP connections to addr and counts them: the connections
 // the service opens to PostgreSQL, whether or not PostgreSQL answers behind it.
@@ -128,8 +62,8 @@ func countingProxy(t *testing.T, addr string) (string, *atomic.Int64) {
 // down, and it recovers by itself within a second of the database's return.
 func TestDatabaseGoesAway(t *testing.T) {
 	t.Parallel()
-	pg := newPrivateCluster(t)
-	raw, err := sql.Open("pgx", pg.url())
+	pg := pgcluster.New(t)
+	raw, err := sql.Open("pgx", pg.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +79,8 @@ func TestDatabaseGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	proxy, connections := countingProxy(t, fmt.Sprintf("127.0.0.1:%d", pg.port))
-	db, err := models.OpenDB(models.DBConfig{URL: strings.Replace(pg.url(), fmt.Sprintf("127.0.0.1:%d", pg.port), proxy, 1),
+	proxy, connections := countingProxy(t, fmt.Sprintf("127.0.0.1:%d", pg.Port))
+	db, err := models.OpenDB(models.DBConfig{URL: strings.Replace(pg.URL("postgres"), fmt.Sprintf("127.0.0.1:%d", pg.Port), proxy, 1),
 		MaxConns: 4, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +148,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 			}
 		}()
 	}
-	pg.stop()
+	pg.Stop()
 	down := query()
 	if down.ok || !down.masked || down.duration > time.Second {
 		t.Errorf("while down: %+v, want a masked error within a second", down)
@@ -229,7 +163,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	if n := connections.Load() - before; n > 20 {
 		t.Errorf("%d connection attempts in a second while the database was down, want at most 20", n)
 	}
-	pg.start()
+	pg.Start()
 	back := time.Now()
 	for !query().ok {
 		if time.Since(back) > time.Second {

@@ -113,6 +113,14 @@ func setStatus(ctx context.Context, status int, header ...string) {
 	}
 }
 
+// setHeader gives the answer of the request of ctx a header, unless the answer is
+// already being written.
+func setHeader(ctx context.Context, name, value string) {
+	if w, ok := ctx.Value(statusWriterKey{}).(*statusWriter); ok && !w.wrote {
+		w.Header().Set(name, value)
+	}
+}
+
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status != 0 {
 		code = w.status

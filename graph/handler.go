@@ -17,6 +17,7 @@ import (
 
 	"github.com/cloudcomms/customers/graph/generated"
 	"github.com/cloudcomms/customers/internal/auth"
+	"github.com/cloudcomms/customers/models"
 )
 
 // Config is what the HTTP handler needs from its surroundings.
@@ -51,6 +52,8 @@ type Config struct {
 	GraphiQLHeaders map[string]string
 	// Tracer, when set, records a span per GraphQL request and per resolver.
 	Tracer trace.TracerProvider
+	// Replicas, when set, answer the reads of queries (routeReads).
+	Replicas *models.Replicas
 }
 
 // NewHandler returns the service's complete public HTTP handler, middleware
@@ -119,6 +122,9 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 		exec.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
 	}
 	exec.SetRecoverFunc(recoverPanic)
+	if cfg.Replicas != nil {
+		exec.AroundOperations(routeReads(cfg.Replicas, cfg.Logger))
+	}
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		name := oc.OperationName

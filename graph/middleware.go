@@ -139,10 +139,11 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 const statusClientClosed = 499
 
 // withAccessLog writes one INFO line per request (method, path, status, duration,
-// GraphQL operation, SQL statements) and records the request's metrics. A request
-// whose client went away is "client closed request" with status 499, whatever the
-// handler wrote to the closed connection, and the errors it answered with are not
-// counted: they are the cancellation's, and nobody read them.
+// GraphQL operation, SQL statements and how many of them a replica answered) and
+// records the request's metrics. A request whose client went away is "client
+// closed request" with status 499, whatever the handler wrote to the closed
+// connection, and the errors it answered with are not counted: they are the
+// cancellation's, and nobody read them.
 func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -166,6 +167,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("statements", statements),
+			slog.Int64("replica_statements", models.ReplicaStatements(ctx)),
 		)
 		if r.URL.Path == "/query" {
 			for _, c := range codes {

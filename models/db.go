@@ -32,21 +32,22 @@ type DBConfig struct {
 	Logger           *slog.Logger
 	// Tracer, when set, records a span per SQL statement (without its values).
 	Tracer trace.TracerProvider
+	// ReplicaURLs are streaming replicas of URL's server, for UseReplicas; each has a
+	// pool of MaxConns connections with the same statement timeout (and one more
+	// for its health checks).
+	ReplicaURLs []string
+	// ReplicaMaxLag is how far behind the primary a replica may be and still be read.
+	ReplicaMaxLag time.Duration
 }
 
 // OpenDB opens a GORM handle over a pgx connection pool sized by cfg. The pool
 // connects on first use and reconnects by itself, but stops dialling while the
 // database is known to be down (connectBreaker).
 func OpenDB(cfg DBConfig) (*gorm.DB, error) {
-	dsn, err := withStatementTimeout(cfg.URL, cfg.StatementTimeout)
-	if err != nil {
-		return nil, err
-	}
-	connConfig, err := pgx.ParseConfig(dsn)
+	pool, err := openPool(cfg.URL, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	pool := sql.OpenDB(connector{stdlib.GetConnector(*connConfig), &connectBreaker{now: time.Now}})
 	db, err := gorm.Open(placeholderDialector{postgres.New(postgres.Config{Conn: pool}).(*postgres.Dialector)}, &gorm.Config{
 		// Every write here is one statement or opens its own transaction; GORM's
 		// implicit BEGIN/COMMIT around single statements would triple round trips.
@@ -67,15 +68,26 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
 	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	sqlDB.SetMaxOpenConns(cfg.MaxConns)
-	sqlDB.SetMaxIdleConns(cfg.MaxConns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	return db, nil
+}
+
+// openPool opens a pool of up to cfg.MaxConns connections to the server at dbURL,
+// with cfg's statement timeout, behind a connect breaker of its own.
+func openPool(dbURL string, cfg DBConfig) (*sql.DB, error) {
+	dsn, err := withStatementTimeout(dbURL, cfg.StatementTimeout)
+	if err != nil {
+		return nil, err
+	}
+	connConfig, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool := sql.OpenDB(connector{stdlib.GetConnector(*connConfig), &connectBreaker{now: time.Now}})
+	pool.SetMaxOpenConns(cfg.MaxConns)
+	pool.SetMaxIdleConns(cfg.MaxConns)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pool.SetConnMaxLifetime(30 * time.Minute)
+	return pool, nil
 }
 
 // inTransaction runs fn in a transaction of db under ctx. When ctx ends first (the
@@ -109,7 +121,7 @@ func withStatementTimeout(dbURL string, d time.Duration) (string, error) {
 	}
 	u, err := url.Parse(dbURL)
 	if err != nil {
-		return "", fmt.Errorf("DATABASE_URL must be a postgres:// URL")
+		return "", fmt.Errorf("want a postgres:// URL")
 	}
 	q := u.Query()
 	if q.Get("statement_timeout") == "" {

@@ -9,30 +9,50 @@ import (
 
 type statementsKey struct{}
 
+// statementCounts are the statements sent under a context, and how many of them a
+// replica answered.
+type statementCounts struct{ all, replica atomic.Int64 }
+
 // WithStatementCounter returns a context whose SQL statements are counted, for the
 // access log, benchmarks and the tests that hold a request to its statement budget.
 // A context that already counts keeps its counter.
 func WithStatementCounter(ctx context.Context) context.Context {
-	if _, ok := ctx.Value(statementsKey{}).(*atomic.Int64); ok {
+	if _, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
 		return ctx
 	}
-	return context.WithValue(ctx, statementsKey{}, new(atomic.Int64))
+	return context.WithValue(ctx, statementsKey{}, new(statementCounts))
 }
 
 // Statements returns how many SQL statements were sent under ctx's counter.
 func Statements(ctx context.Context) int64 {
-	if c, ok := ctx.Value(statementsKey{}).(*atomic.Int64); ok {
-		return c.Load()
+	if c, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
+		return c.all.Load()
 	}
 	return 0
+}
+
+// ReplicaStatements returns how many of the statements sent under ctx's counter a
+// read replica answered (the others went to the primary).
+func ReplicaStatements(ctx context.Context) int64 {
+	if c, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
+		return c.replica.Load()
+	}
+	return 0
+}
+
+// countReplicaStatement counts a statement a replica answered under ctx.
+func countReplicaStatement(ctx context.Context) {
+	if c, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
+		c.replica.Add(1)
+	}
 }
 
 // countStatements makes every statement GORM sends count against the counter in
 // its context.
 func countStatements(db *gorm.DB) error {
 	count := func(tx *gorm.DB) {
-		if c, ok := tx.Statement.Context.Value(statementsKey{}).(*atomic.Int64); ok {
-			c.Add(1)
+		if c, ok := tx.Statement.Context.Value(statementsKey{}).(*statementCounts); ok {
+			c.all.Add(1)
 		}
 	}
 	cb := db.Callback()

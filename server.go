@@ -247,7 +247,7 @@ func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.D
 	}
 	resolver := graph.NewResolver(db, models.NewCursors(secret))
 	// Until ctx ends: authenticated callers are cached while their changes are heard.
-	go resolver.Callers.Listener(cfg.DatabaseURL, logger).Run(ctx)
+	go resolver.Listener(cfg.DatabaseURL, logger).Run(ctx)
 	return graph.NewHandler(graph.Config{
 		Logger:           logger,
 		Resolver:         resolver,

@@ -120,10 +120,9 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("test cursor secret")))
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Callers.Listener(dbURL, logger)
+	listener := resolver.Listener(dbURL, logger)
 	connected, once := make(chan struct{}), sync.Once{}
-	onConnect := listener.Connected
-	listener.Connected = func() { onConnect(); once.Do(func() { close(connected) }) }
+	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
 	go listener.Run(listen)
 	<-connected // so that the first request already has its callers cached
 	cfg := graph.Config{

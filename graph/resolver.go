@@ -5,6 +5,8 @@
 package graph
 
 import (
+	"log/slog"
+
 	"github.com/99designs/gqlgen/graphql"
 	"gorm.io/gorm"
 
@@ -13,7 +15,7 @@ import (
 
 // Resolver is the root of the resolvers: the stores they call, nothing else.
 type Resolver struct {
-	// Callers caches authenticated callers; run its Listener while it serves.
+	// Callers caches authenticated callers; run the Listener while it serves.
 	Callers       *models.CallerCache
 	CustomerStore *models.CustomerStore
 	UserStore     *models.UserStore
@@ -33,6 +35,12 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 		AuditStore:    models.NewAuditStore(db, cursors),
 		APITokenStore: models.NewAPITokenStore(db, cursors, callers),
 	}
+}
+
+// Listener is the instance's one connection listening to PostgreSQL: the
+// invalidations of the caller cache. Run it for as long as the resolver serves.
+func (r *Resolver) Listener(dbURL string, logger *slog.Logger) *models.Listener {
+	return &models.Listener{URL: dbURL, Logger: logger, Channels: []models.Channel{r.Callers.Channel()}}
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

@@ -70,10 +70,9 @@ func Start(t testing.TB) *Server {
 	// permission), as on a running server; the first request waits until it listens.
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Callers.Listener(dbURL, logger)
+	listener := resolver.Listener(dbURL, logger)
 	connected, once := make(chan struct{}), sync.Once{}
-	onConnect := listener.Connected
-	listener.Connected = func() { onConnect(); once.Do(func() { close(connected) }) }
+	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
 	go listener.Run(listen)
 	<-connected
 	srv := httptest.NewServer(graph.NewHandler(graph.Config{

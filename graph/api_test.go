@@ -102,7 +102,7 @@ func (a *api) Instance(opts ...func(*graph.Config)) *api {
 }
 
 // startInstance starts the service's handler over the database at dbURL, with its
-// listener for cache invalidations connected.
+// listener (cache invalidations, subscriptions) connected.
 func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*graph.Config)) *api {
 	t.Helper()
 	logs := &syncBuffer{}

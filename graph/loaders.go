@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"sync"
 	"time"
 
@@ -25,9 +24,10 @@ const (
 	loaderCapacity = 1000
 )
 
-// Loaders batch the lookups of one request, so that a page of customers with their
+// Loaders batch the lookups of one operation, so that a page of customers with their
 // linked users costs one statement per kind of record, not one per row. A new set
-// is made for every request: nothing cached outlives it or reaches another request.
+// is made for every operation, and for every event of a subscription: nothing
+// cached outlives it or reaches another operation (a WebSocket runs many).
 type Loaders struct {
 	CustomerByID *dataloader.Loader[models.ObjectID, *models.Customer]
 	UserByID     *dataloader.Loader[models.ObjectID, *models.User]
@@ -325,17 +325,11 @@ func selectedNodeFields(ctx context.Context) map[string]bool {
 	return out
 }
 
+// loadersKey holds an operation's loaders, or a subscription event's
+// (prepareOperations, respondToEvents).
 type loadersKey struct{}
 
-// withLoaders gives every request its own Loaders.
-func withLoaders(r *Resolver, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx := context.WithValue(req.Context(), loadersKey{}, newLoaders(r))
-		next.ServeHTTP(w, req.WithContext(ctx))
-	})
-}
-
-// loadersFor returns the request's loaders.
+// loadersFor returns the operation's loaders.
 func loadersFor(ctx context.Context) *Loaders {
 	return ctx.Value(loadersKey{}).(*Loaders)
 }

@@ -15,8 +15,10 @@ import (
 
 // Resolver is the root of the resolvers: the stores they call, nothing else.
 type Resolver struct {
-	// Callers caches authenticated callers; run the Listener while it serves.
+	// Callers caches authenticated callers, and Feed serves subscriptions: run the
+	// Listener while they serve.
 	Callers       *models.CallerCache
+	Feed          *models.Feed
 	CustomerStore *models.CustomerStore
 	UserStore     *models.UserStore
 	InvoiceStore  *models.InvoiceStore
@@ -29,6 +31,7 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 	callers := models.NewCallerCache()
 	return &Resolver{
 		Callers:       callers,
+		Feed:          models.NewFeed(db),
 		CustomerStore: models.NewCustomerStore(db, cursors, callers),
 		UserStore:     models.NewUserStore(db, cursors, callers),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
@@ -38,9 +41,10 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 }
 
 // Listener is the instance's one connection listening to PostgreSQL: the
-// invalidations of the caller cache. Run it for as long as the resolver serves.
+// invalidations of the caller cache, then what subscriptions follow. Run it for as
+// long as the resolver serves.
 func (r *Resolver) Listener(dbURL string, logger *slog.Logger) *models.Listener {
-	return &models.Listener{URL: dbURL, Logger: logger, Channels: []models.Channel{r.Callers.Channel()}}
+	return &models.Listener{URL: dbURL, Logger: logger, Channels: append([]models.Channel{r.Callers.Channel()}, r.Feed.Channels(logger)...)}
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

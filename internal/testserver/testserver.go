@@ -67,7 +67,8 @@ func Start(t testing.TB) *Server {
 	}
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("testserver cursor secret")))
 	// The listener hears changes to cached callers (a revoked token, a lowered
-	// permission), as on a running server; the first request waits until it listens.
+	// permission) and what subscriptions follow, as on a running server; the first
+	// request waits until it listens.
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	listener := resolver.Listener(dbURL, logger)

@@ -222,6 +222,17 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sele
 	return nil
 }
 
+// selectsLinks reports whether selected, a customer's selected fields, holds a
+// link that linkCustomers fills in.
+func selectsLinks(selected map[string]bool) bool {
+	for _, link := range customerLinks {
+		if selected[link.field] {
+			return true
+		}
+	}
+	return selected["lastAutomaticRefillInvoice"]
+}
+
 // find reads ids with read, in one statement, and caches each result (nil for a
 // missing record) in loader.
 func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], read func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) (map[models.ObjectID]*V, error) {
@@ -326,12 +337,18 @@ func selectedNodeFields(ctx context.Context) map[string]bool {
 }
 
 // loadersKey holds an operation's loaders, or a subscription event's
-// (prepareOperations, respondToEvents).
+// (withLoaders).
 type loadersKey struct{}
+
+// withLoaders gives ctx loaders of its own, made when first asked for: many
+// operations and events need none.
+func withLoaders(ctx context.Context, r *Resolver) context.Context {
+	return context.WithValue(ctx, loadersKey{}, sync.OnceValue(func() *Loaders { return newLoaders(r) }))
+}
 
 // loadersFor returns the operation's loaders.
 func loadersFor(ctx context.Context) *Loaders {
-	return ctx.Value(loadersKey{}).(*Loaders)
+	return ctx.Value(loadersKey{}).(func() *Loaders)()
 }
 
 // loadOptional loads id when it is set; nil otherwise.

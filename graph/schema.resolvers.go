@@ -199,6 +199,9 @@ func (r *subscriptionResolver) CustomerChanged(ctx context.Context, id models.Ob
 		return nil, err
 	}
 	selected := selectedFields(ctx)
+	if !selectsLinks(selected) {
+		return forward(ctx, r.Resolver, sub, release, nil), nil
+	}
 	return forward(ctx, r.Resolver, sub, release, func(ctx context.Context, c *models.Customer) error {
 		return loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selected)
 	}), nil

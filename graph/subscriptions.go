@@ -136,7 +136,7 @@ type operationTimeoutKey struct{}
 // as it would answer with its first event only.
 func prepareOperations(r *Resolver, present graphql.ErrorPresenterFunc) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		ctx = context.WithValue(ctx, loadersKey{}, newLoaders(r))
+		ctx = withLoaders(ctx, r)
 		if s := sessionFrom(ctx); s != nil && s.cred.header != "" {
 			c, err := s.cred.authenticate(ctx, s.cred.header)
 			if err != nil {
@@ -221,7 +221,7 @@ func respondToEvents(r *Resolver, present graphql.ErrorPresenterFunc) graphql.Re
 		if caller != nil {
 			ctx = models.WithCaller(ctx, caller())
 		}
-		resp := next(context.WithValue(ctx, loadersKey{}, newLoaders(r)))
+		resp := next(withLoaders(ctx, r))
 		if resp == nil {
 			return nil
 		}
@@ -268,7 +268,7 @@ func forward[T any](ctx context.Context, r *Resolver, sub *models.Subscription[T
 		defer release()
 		for v := range sub.C {
 			if prepare != nil {
-				pctx := context.WithValue(models.WithCaller(ctx, sub.Caller()), loadersKey{}, newLoaders(r))
+				pctx := withLoaders(models.WithCaller(ctx, sub.Caller()), r)
 				if err := prepare(pctx, v); err != nil {
 					s.mu.Lock()
 					s.errs = append(s.errs, err)

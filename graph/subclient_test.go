@@ -223,13 +223,18 @@ func (c *wsClient) read(acked chan struct{}) {
 // subscribe sends an operation (a subscription, or a query or mutation, which
 // answers once) and returns its events.
 func (c *wsClient) subscribe(query string, vars map[string]any) *stream {
+	return c.run(query, "", vars)
+}
+
+// run is subscribe of the operation named operationName ("": the only one).
+func (c *wsClient) run(query, operationName string, vars map[string]any) *stream {
 	c.mu.Lock()
 	c.nextID++
 	id := strconv.Itoa(c.nextID)
 	s := newStream(c.t, func() { c.send(wsMessage{Type: "complete", ID: id}) })
 	c.subs[id] = s
 	c.mu.Unlock()
-	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	payload, _ := json.Marshal(map[string]any{"query": query, "operationName": operationName, "variables": vars})
 	c.send(wsMessage{Type: "subscribe", ID: id, Payload: payload})
 	return s
 }

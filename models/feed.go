@@ -457,8 +457,15 @@ func (f *Feed) callerAnnounced(payload string) {
 		subs = f.all()
 	}
 	f.mu.Unlock()
+	go f.recheckAll(subs)
+}
+
+// recheckAll checks subs again, one after the other: the first of a caller reads
+// it, and the caller cache (or the cache of refused tokens) answers the others
+// without a statement, where as many goroutines would each read it at once.
+func (f *Feed) recheckAll(subs []*subscriber) {
 	for _, s := range subs {
-		go f.recheck(s)
+		f.recheck(s)
 	}
 }
 
@@ -656,9 +663,7 @@ func (f *Feed) resync(ctx context.Context) {
 		f.end(s, Errorf(EventsMissed, "the server lost its connection to the database and may have missed audit events: "+
 			"read the trail with auditEvents and subscribe again"))
 	}
-	for _, s := range all {
-		go f.recheck(s)
-	}
+	go f.recheckAll(all)
 	if len(byCustomer) == 0 {
 		return
 	}

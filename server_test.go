@@ -209,6 +209,57 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownEndsSubscriptions: a stopping server ends its subscriptions with
+// SHUTTING_DOWN, so that their streams do not hold up the graceful shutdown.
+func TestShutdownEndsSubscriptions(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	out, logs := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true",
+			"JWT_SECRET": string(secret), "SHUTDOWN_TIMEOUT": "20s",
+		}), logs, io.Discard)
+		logs.Close()
+	}()
+	addr := waitForLog(t, out, "serving")["addr"].(string)
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	token, err := auth.Sign(auth.Config{Secret: secret}, models.MustParseObjectID(demoStaff), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"query":"subscription { customerChanged(id: \"67950d8c0000000000000002\") { name } }"}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	stream := bufio.NewReader(res.Body)
+	for line := ""; !strings.Contains(line, "Acme Telecom"); {
+		if line, err = stream.ReadString('\n'); err != nil {
+			t.Fatalf("no first event: %v", err)
+		}
+	}
+	stop()
+	rest, err := io.ReadAll(stream)
+	if err != nil || !strings.Contains(string(rest), `"code":"SHUTTING_DOWN"`) || !strings.Contains(string(rest), "event: complete") {
+		t.Errorf("the stream's end: %v\n%s", err, rest)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return within 5 s: the stream held up the shutdown")
+	}
+}
+
 // TestAdminListener: /metrics is served on ADMIN_ADDR only, the profiler on
 // PPROF_ADDR only; the public listener answers 404 there.
 func TestAdminListener(t *testing.T) {

@@ -183,3 +183,45 @@ func waitFor(check func() bool) bool {
 	}
 	return true
 }
+
+// TestFeedRecheck: a subscriber checked again (when its caller changes, and every
+// recheckEvery) keeps its subscription while its credential passes, also when the
+// check cannot be made (the database is down), and loses it, with the reason, when
+// its credential fails or its caller lost the permission the subscription needs.
+func TestFeedRecheck(t *testing.T) {
+	t.Parallel()
+	w := newFeedWorld(t)
+	id := w.customer("Watched")
+	staff := CallerFrom(w.ctx)
+	other := *staff.User
+	other.SuperAdminPermission = nil // no longer staff: another customer's user
+	for _, tc := range []struct {
+		name   string
+		result func() (Caller, error)
+		want   Kind // Internal: kept
+	}{
+		{"Passes", func() (Caller, error) { return staff, nil }, Internal},
+		{"CannotTell", func() (Caller, error) { return Caller{}, fmt.Errorf("database down") }, Internal},
+		{"Revoked", func() (Caller, error) { return Caller{}, Errorf(Unauthenticated, "the API token has been revoked") }, Unauthenticated},
+		{"NoLongerStaff", func() (Caller, error) { return Caller{UserID: staff.UserID, User: &other}, nil }, NotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := w.feed.SubscribeCustomer(w.ctx, id, func(context.Context) (Caller, error) { return tc.result() })
+			if err != nil {
+				t.Fatal(err)
+			}
+			receive(t, s)
+			w.feed.recheck(s.s)
+			select {
+			case _, open := <-s.C:
+				if open || tc.want == Internal || ErrorKind(s.Err()) != tc.want {
+					t.Errorf("open %v, ended with %v; want kind %v", open, s.Err(), tc.want)
+				}
+			case <-time.After(100 * time.Millisecond):
+				if tc.want != Internal {
+					t.Errorf("still subscribed, want it ended with kind %v", tc.want)
+				}
+			}
+		})
+	}
+}

@@ -251,8 +251,11 @@ func newHandler(ctx context.Context, cfg Config, logger *slog.Logger, db *gorm.D
 		return nil, err
 	}
 	resolver := graph.NewResolver(db, models.NewCursors(secret))
-	// Until ctx ends: authenticated callers are cached while their changes are heard.
-	go resolver.Callers.Listener(cfg.DatabaseURL, logger).Run(ctx)
+	// Until ctx ends: authenticated callers are cached while their changes are
+	// heard, and subscriptions are served. Then subscriptions end (SHUTTING_DOWN),
+	// so that their streams do not hold up the graceful shutdown.
+	go resolver.Listener(cfg.DatabaseURL, logger).Run(ctx)
+	context.AfterFunc(ctx, resolver.Feed.Close)
 	return graph.NewHandler(graph.Config{
 		Logger:           logger,
 		Resolver:         resolver,

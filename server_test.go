@@ -32,8 +32,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
-		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery, " ", cfg.ReplicaURLs, " ", cfg.ReplicaMaxLag)
-	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 false [] 20s 200ms [] 1s"
+		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 false [] 20s 200ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
 	}
@@ -47,14 +47,12 @@ func TestLoadConfigValues(t *testing.T) {
 	cfg, err := loadConfig(env(map[string]string{
 		"LOG_LEVEL": "debug", "DB_MAX_CONNS": "25", "DEMO_DATA": "true",
 		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1 ,::1", "SHUTDOWN_TIMEOUT": "5s",
-		"DATABASE_REPLICA_URLS": "postgres://r1/customers, postgres://r2/customers", "REPLICA_MAX_LAG": "500ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ",
-		cfg.ReplicaURLs, " ", cfg.ReplicaMaxLag)
-	if want := "DEBUG 25 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s [postgres://r1/customers postgres://r2/customers] 500ms"; got != want {
+	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout)
+	if want := "DEBUG 25 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
@@ -135,12 +133,11 @@ func TestLoadConfigErrors(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DEMO_DATA": "maybe",
 		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon", "ENV": "staging", "INTROSPECTION": "sometimes",
-		"REPLICA_MAX_LAG": "50ms",
 	}))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION", "REPLICA_MAX_LAG"} {
+	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -212,66 +209,54 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-// TestRunWithReplicas: DATABASE_REPLICA_URLS reaches the handler (a mutation's
-// answer carries X-Read-After-LSN), a replica that is no standby (here the primary
-// itself) is reported and not read, and run stops checking the replicas when it
-// returns. TestReadReplicas (graph) tests replicas in full.
-func TestRunWithReplicas(t *testing.T) {
-	dbURL := pgtest.NewDatabase(t)
+// TestShutdownEndsSubscriptions: a stopping server ends its subscriptions with
+// SHUTTING_DOWN, so that their streams do not hold up the graceful shutdown.
+func TestShutdownEndsSubscriptions(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	out, logs := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
-			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": dbURL, "DATABASE_REPLICA_URLS": dbURL,
-			"DEMO_DATA": "true", "JWT_SECRET": string(secret),
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true",
+			"JWT_SECRET": string(secret), "SHUTDOWN_TIMEOUT": "20s",
 		}), logs, io.Discard)
 		logs.Close()
 	}()
-	seen := map[string]map[string]any{}
-	for sc := bufio.NewScanner(out); len(seen) < 2 && sc.Scan(); {
-		var rec map[string]any
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && (rec["msg"] == "serving" || rec["msg"] == "replica down: reading from the primary") {
-			seen[rec["msg"].(string)] = rec
-		}
-	}
+	addr := waitForLog(t, out, "serving")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	if err, _ := seen["replica down: reading from the primary"]["err"].(string); !strings.Contains(err, "not a standby") {
-		t.Errorf("the primary given as a replica: %v, want it reported as no standby", seen)
-	}
-	addr, _ := seen["serving"]["addr"].(string)
 	token, err := auth.Sign(auth.Config{Secret: secret}, models.MustParseObjectID(demoStaff), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func(query string) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/query", strings.NewReader(`{"query":"`+query+`"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	body := `{"query":"subscription { customerChanged(id: \"67950d8c0000000000000002\") { name } }"}`
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/query", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	stream := bufio.NewReader(res.Body)
+	for line := ""; !strings.Contains(line, "Acme Telecom"); {
+		if line, err = stream.ReadString('\n'); err != nil {
+			t.Fatalf("no first event: %v", err)
 		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res, string(body)
-	}
-	res, body := post(`mutation { customerCreate(input: {name: \"Replicated\"}) { name } }`)
-	if _, err := models.ParseLSN(res.Header.Get("X-Read-After-LSN")); err != nil || !strings.Contains(body, `"name":"Replicated"`) {
-		t.Errorf("mutation: X-Read-After-LSN %q (%v), %s", res.Header.Get("X-Read-After-LSN"), err, body)
-	}
-	if _, body := post(`{ customers(first: 1) { totalCount } }`); !strings.HasPrefix(body, `{"data":{"customers":{"totalCount":37}}`) {
-		t.Errorf("query: %s", body)
 	}
 	stop()
+	rest, err := io.ReadAll(stream)
+	if err != nil || !strings.Contains(string(rest), `"code":"SHUTTING_DOWN"`) || !strings.Contains(string(rest), "event: complete") {
+		t.Errorf("the stream's end: %v\n%s", err, rest)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Errorf("run: %v", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("run did not return")
+		t.Fatal("run did not return within 5 s: the stream held up the shutdown")
 	}
 }
 
@@ -374,5 +359,68 @@ func TestBrowsable(t *testing.T) {
 		if got := browsable(tcp); got != want {
 			t.Errorf("browsable(%s) = %s, want %s", addr, got, want)
 		}
+	}
+}
+
+// TestRunWithReplicas: DATABASE_REPLICA_URLS reaches the handler (a mutation's
+// answer carries X-Read-After-LSN), a replica that is no standby (here the primary
+// itself) is reported and not read, and run stops checking the replicas when it
+// returns. TestReadReplicas (graph) tests replicas in full.
+func TestRunWithReplicas(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	out, logs := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": dbURL, "DATABASE_REPLICA_URLS": dbURL,
+			"DEMO_DATA": "true", "JWT_SECRET": string(secret),
+		}), logs, io.Discard)
+		logs.Close()
+	}()
+	seen := map[string]map[string]any{}
+	for sc := bufio.NewScanner(out); len(seen) < 2 && sc.Scan(); {
+		var rec map[string]any
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && (rec["msg"] == "serving" || rec["msg"] == "replica down: reading from the primary") {
+			seen[rec["msg"].(string)] = rec
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	if err, _ := seen["replica down: reading from the primary"]["err"].(string); !strings.Contains(err, "not a standby") {
+		t.Errorf("the primary given as a replica: %v, want it reported as no standby", seen)
+	}
+	addr, _ := seen["serving"]["addr"].(string)
+	token, err := auth.Sign(auth.Config{Secret: secret}, models.MustParseObjectID(demoStaff), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(query string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/query", strings.NewReader(`{"query":"`+query+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	res, body := post(`mutation { customerCreate(input: {name: \"Replicated\"}) { name } }`)
+	if _, err := models.ParseLSN(res.Header.Get("X-Read-After-LSN")); err != nil || !strings.Contains(body, `"name":"Replicated"`) {
+		t.Errorf("mutation: X-Read-After-LSN %q (%v), %s", res.Header.Get("X-Read-After-LSN"), err, body)
+	}
+	if _, body := post(`{ customers(first: 1) { totalCount } }`); !strings.HasPrefix(body, `{"data":{"customers":{"totalCount":37}}`) {
+		t.Errorf("query: %s", body)
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return")
 	}
 }

@@ -103,7 +103,7 @@ func (a *api) Instance(opts ...func(*graph.Config)) *api {
 }
 
 // startInstance starts the service's handler over the database at dbURL, with its
-// listener for cache invalidations connected.
+// listener (cache invalidations, subscriptions) connected.
 func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*graph.Config)) *api {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -121,10 +121,9 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("test cursor secret")))
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Callers.Listener(dbURL, logger)
+	listener := resolver.Listener(dbURL, logger)
 	connected, once := make(chan struct{}), sync.Once{}
-	onConnect := listener.Connected
-	listener.Connected = func() { onConnect(); once.Do(func() { close(connected) }) }
+	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
 	go listener.Run(listen)
 	<-connected // so that the first request already has its callers cached
 	cfg := graph.Config{

@@ -168,3 +168,13 @@ func chargeFailedAttempt(ctx context.Context) {
 		c.limiter.charge(c.key, time.Now())
 	}
 }
+
+// authFailureWait returns how long the address the request of ctx comes from must
+// wait before its credential is looked at (0: not at all), for a credential that
+// comes after the request, in a WebSocket's connection_init.
+func authFailureWait(ctx context.Context) time.Duration {
+	if c, ok := ctx.Value(failureChargeKey{}).(failureCharge); ok {
+		return c.limiter.wait(c.key, time.Now())
+	}
+	return 0
+}

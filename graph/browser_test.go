@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,39 +26,34 @@ import (
 	"github.com/cloudcomms/customers/graph"
 )
 
-// TestGraphiQLInABrowser opens GraphiQL in headless Chromium, runs a query through
-// its editor and checks the result pane. The page must load everything from the
-// server itself: a request to any other address fails the test. The screenshot is
-// saved to .data/browser/graphiql.png.
-func TestGraphiQLInABrowser(t *testing.T) {
-	t.Parallel()
+// browser starts headless Chromium for the test; foreign returns the requests the
+// page made to any address but this machine's (ws:// included: it is this server).
+func browser(t *testing.T) (ctx context.Context, foreign func() []string) {
+	t.Helper()
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatal("Chromium is not installed: apt-get install chromium (make test does, as root: scripts/prereqs.sh)")
 	}
-	a := MustAPI(t)
-	a.mustCreate(map[string]any{"name": "Browser Test Co"})
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(cancel)
+	ctx, cancel = chromedp.NewContext(actx)
+	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 
 	var mu sync.Mutex
-	var foreign []string
+	var requests []string
 	err = chromedp.Listen(ctx, func(ev any) {
 		if req, ok := ev.(*network.EventRequestWillBeSent); ok {
 			u, err := url.Parse(req.Request.URL)
 			if err != nil || (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" {
 				mu.Lock()
-				foreign = append(foreign, req.Request.URL)
+				requests = append(requests, req.Request.URL)
 				mu.Unlock()
 			}
 		}
@@ -64,33 +61,60 @@ func TestGraphiQLInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return requests
+	}
+}
+
+// step is one thing done in the browser.
+type step struct {
+	name string
+	run  func() error
+}
+
+// runSteps does each step in turn, failing the test at the first that fails.
+func runSteps(t *testing.T, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+}
+
+// resultShows is a step's wait until GraphiQL's result pane holds text.
+func resultShows(ctx context.Context, text string) error {
+	_, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(() => { const t = (document.querySelector('.result-window') || {}).innerText || ''; return t.includes(`+strconv.Quote(text)+`) ? t : false })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	return err
+}
+
+// TestGraphiQLInABrowser opens GraphiQL in headless Chromium, runs a query through
+// its editor and checks the result pane. The page must load everything from the
+// server itself: a request to any other address fails the test. The screenshot is
+// saved to .data/browser/graphiql.png.
+func TestGraphiQLInABrowser(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.mustCreate(map[string]any{"name": "Browser Test Co"})
+	ctx, foreign := browser(t)
 	// GraphiQL keeps its state in the address: the query and the headers tab.
 	page := a.srv.URL + "/?" + url.Values{
 		"query":   {`query Browser { customers(filter: {search: "browser"}) { nodes { name } } }`},
 		"headers": {`{"Authorization": "` + a.bearer(a.staff) + `"}`},
 	}.Encode()
-	steps := []struct {
-		name string
-		run  func() error
-	}{
+	runSteps(t, []step{
 		{"open GraphiQL", func() error { _, err := chromedp.Run(ctx, chromedp.Navigate(page)); return err }},
 		{"wait for the editor", func() error {
 			_, err := chromedp.Run(ctx, chromedp.WaitVisible(".graphiql-execute-button"))
 			return err
 		}},
 		{"run the query", func() error { _, err := chromedp.Run(ctx, chromedp.Click(".graphiql-execute-button")); return err }},
-		{"see the customer in the result pane", func() error {
-			_, err := chromedp.Run(ctx, chromedp.Poll[string](
-				`(() => { const t = (document.querySelector('.result-window') || {}).innerText || ''; return t.includes('Browser Test Co') ? t : false })()`,
-				chromedp.WithPollingTimeout(20*time.Second)))
-			return err
-		}},
-	}
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
-	}
+		{"see the customer in the result pane", func() error { return resultShows(ctx, "Browser Test Co") }},
+	})
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -99,10 +123,41 @@ func TestGraphiQLInABrowser(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err == nil {
 		_ = os.WriteFile(filepath.Join(dir, "graphiql.png"), shot, 0o644)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(foreign) > 0 {
-		t.Errorf("the page requested addresses beyond the server: %v", foreign)
+	if f := foreign(); len(f) > 0 {
+		t.Errorf("the page requested addresses beyond the server: %v", f)
+	}
+}
+
+// TestGraphiQLSubscriptionInABrowser: GraphiQL subscribes over graphql-ws, with its
+// headers tab as connection_init's payload (README, "Subscriptions"): its result
+// pane shows the customer, then the customer as changed through the API.
+func TestGraphiQLSubscriptionInABrowser(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	id, _ := a.mustCreate(map[string]any{"name": "Live Browser Co"})["id"].(string)
+	ctx, foreign := browser(t)
+	page := a.srv.URL + "/?" + url.Values{
+		"query":   {`subscription Follow { customerChanged(id: "` + id + `") { name version } }`},
+		"headers": {`{"Authorization": "` + a.bearer(a.staff) + `"}`},
+	}.Encode()
+	runSteps(t, []step{
+		{"open GraphiQL", func() error { _, err := chromedp.Run(ctx, chromedp.Navigate(page)); return err }},
+		{"wait for the editor", func() error {
+			_, err := chromedp.Run(ctx, chromedp.WaitVisible(".graphiql-execute-button"))
+			return err
+		}},
+		{"subscribe", func() error { _, err := chromedp.Run(ctx, chromedp.Click(".graphiql-execute-button")); return err }},
+		{"see the customer in the result pane", func() error { return resultShows(ctx, "Live Browser Co") }},
+		{"change it", func() error {
+			if r := a.do(renameDoc, map[string]any{"id": id, "name": "Renamed Live Co"}); r.Errors != nil {
+				return fmt.Errorf("rename: %v", r.codes())
+			}
+			return nil
+		}},
+		{"see the change in the result pane", func() error { return resultShows(ctx, "Renamed Live Co") }},
+	})
+	if f := foreign(); len(f) > 0 {
+		t.Errorf("the page requested addresses beyond the server: %v", f)
 	}
 }
 

@@ -42,3 +42,27 @@ func TestEveryListHasACost(t *testing.T) {
 		}
 	}
 }
+
+// TestEverySubscriptionHasACost: each subscription is charged, when it starts, for
+// eventsPerSubscription events of its selection; without a complexity function,
+// gqlgen would charge it as one.
+func TestEverySubscriptionHasACost(t *testing.T) {
+	var root generated.ComplexityRoot
+	complexity(&root)
+	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
+	fns := reflect.ValueOf(root.Subscription)
+	for _, f := range schema.Subscription.Fields {
+		fn := fns.FieldByNameFunc(func(n string) bool { return strings.EqualFold(n, f.Name) })
+		if !fn.IsValid() || fn.IsNil() {
+			t.Errorf("Subscription.%s has no complexity function", f.Name)
+			continue
+		}
+		args := []reflect.Value{reflect.ValueOf(5)}
+		for i := 1; i < fn.Type().NumIn(); i++ {
+			args = append(args, reflect.Zero(fn.Type().In(i)))
+		}
+		if got := fn.Call(args)[0].Int(); got != 1+eventsPerSubscription*5 {
+			t.Errorf("Subscription.%s of 5 fields costs %d, want %d", f.Name, got, 1+eventsPerSubscription*5)
+		}
+	}
+}

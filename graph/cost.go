@@ -109,30 +109,45 @@ type costAccountKey struct{}
 
 // withCostLimit gives every GraphQL request an account with its caller's bucket;
 // the executor charges it once the operation's cost is known. It runs after
-// authentication, so that a token or user is one caller wherever it calls from.
+// authentication, so that a token or user is one caller wherever it calls from (a
+// WebSocket that authenticates in its connection_init is given its caller's account
+// then: withCostAccount).
 func withCostLimit(cfg CostLimit, next http.Handler) http.Handler {
 	l := newCostLimiter(cfg)
 	if l == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := models.CallerFrom(r.Context())
-		// A token that staff gave a bucket of its own spends it; any other token
-		// spends its user's, so that minting tokens does not multiply a budget.
-		key := "ip:" + clientKey(c.IP)
-		switch {
-		case c.APITokenID != nil && c.CostLimit != nil:
-			key = "token:" + c.APITokenID.String()
-		case c.UserID != nil:
-			key = "user:" + c.UserID.String()
-		}
-		limit, rate := float64(cfg.Limit), cfg.RestoreRate
-		if c.CostLimit != nil { // refilled in the same time as the server's bucket
-			limit, rate = float64(*c.CostLimit), cfg.RestoreRate*float64(*c.CostLimit)/float64(cfg.Limit)
-		}
-		a := &costAccount{limiter: l, key: key, limit: limit, rate: rate, available: limit}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), costAccountKey{}, a)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), costAccountKey{}, l.account(models.CallerFrom(r.Context())))))
 	})
+}
+
+// account opens an account with the bucket of caller c.
+func (l *costLimiter) account(c models.Caller) *costAccount {
+	// A token that staff gave a bucket of its own spends it; any other token
+	// spends its user's, so that minting tokens does not multiply a budget.
+	key := "ip:" + clientKey(c.IP)
+	switch {
+	case c.APITokenID != nil && c.CostLimit != nil:
+		key = "token:" + c.APITokenID.String()
+	case c.UserID != nil:
+		key = "user:" + c.UserID.String()
+	}
+	limit, rate := float64(l.cfg.Limit), l.cfg.RestoreRate
+	if c.CostLimit != nil { // refilled in the same time as the server's bucket
+		limit, rate = float64(*c.CostLimit), l.cfg.RestoreRate*float64(*c.CostLimit)/float64(l.cfg.Limit)
+	}
+	return &costAccount{limiter: l, key: key, limit: limit, rate: rate, available: limit}
+}
+
+// withCostAccount gives the operations of ctx the account of caller c, when cost
+// limits are on.
+func withCostAccount(ctx context.Context, c models.Caller) context.Context {
+	a := costAccountFrom(ctx)
+	if a == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, costAccountKey{}, a.limiter.account(c))
 }
 
 func costAccountFrom(ctx context.Context) *costAccount {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -82,6 +84,13 @@ func (s *graphQLServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(graphql.StartOperationTrace(r.Context()), statusWriterKey{}, sw))
 	for _, t := range s.transports {
 		if t.Supports(r) {
+			switch t.(type) {
+			case transport.SSE:
+				sw.stream()
+				r = r.WithContext(context.WithValue(r.Context(), streamingKey{}, true))
+			case transport.Websocket:
+				r = r.WithContext(context.WithValue(r.Context(), streamingKey{}, true))
+			}
 			t.Do(w, r, s.exec)
 			return
 		}
@@ -91,11 +100,28 @@ func (s *graphQLServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // statusWriter lets the layers below gqlgen's transports choose the HTTP status of
 // an answer that the transport writes with its own (a refusal for cost is 429, a
-// request past its deadline 504).
+// request past its deadline 504). It also keeps the server's timeouts from ending
+// an SSE stream (stream).
 type statusWriter struct {
 	http.ResponseWriter
-	status int // 0: the transport's
-	wrote  bool
+	status    int // 0: the transport's
+	wrote     bool
+	streaming bool
+}
+
+// stream readies w for an answer that lasts as long as its subscription: the
+// server's read deadline (ReadTimeout) would end the request once it passes, and
+// its write deadline (WriteTimeout) is given to each write instead of the whole.
+func (w *statusWriter) stream() {
+	w.streaming = true
+	_ = http.NewResponseController(w.ResponseWriter).SetReadDeadline(time.Time{})
+}
+
+// extendWrite gives the next write of a stream streamWriteTimeout.
+func (w *statusWriter) extendWrite() {
+	if w.streaming {
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	}
 }
 
 type statusWriterKey struct{}
@@ -133,27 +159,42 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.extendWrite()
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the connection's writer (to flush).
+// Flush sends what was written so far: gqlgen's SSE transport flushes each event.
+func (w *statusWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.extendWrite()
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// connection (to flush, set deadlines, hijack).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // answerEndedRequests gives an operation whose request ended before its answer
 // (past its deadline, or its client gone) an error, presented by present, instead
 // of gqlgen's null, which marks the end of a subscription's stream and would reach
-// a client as a body of "null" with status 200.
+// a client as a body of "null" with status 200. Only the first answer: the
+// streaming transports ask until they get that null.
 func answerEndedRequests(present graphql.ErrorPresenterFunc) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		respond := next(ctx)
 		if graphql.GetOperationContext(ctx).Operation.Operation == ast.Subscription {
 			return respond
 		}
+		answered := false
 		return func(ctx context.Context) *graphql.Response {
 			resp := respond(ctx)
-			if resp != nil || ctx.Err() == nil {
+			if answered || resp != nil || ctx.Err() == nil {
+				answered = true
 				return resp
 			}
+			answered = true
 			setStatus(ctx, http.StatusGatewayTimeout)
 			return &graphql.Response{Errors: gqlerror.List{present(ctx, ctx.Err())}}
 		}

@@ -6,12 +6,14 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	gqlexecutor "github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 
@@ -64,8 +66,9 @@ func NewHandler(cfg Config) http.Handler {
 		cfg.Verifier = &auth.Verifier{}
 	}
 	mux := http.NewServeMux()
+	authn := authenticator{verifier: cfg.Verifier, resolver: cfg.Resolver}
 	gql := withAuthFailureLimit(cfg.AuthFailures,
-		withAuthentication(cfg.Verifier, cfg.Resolver, cfg.Logger, withCostLimit(cfg.CostLimit, newGraphQLServer(cfg))))
+		withAuthentication(authn, cfg.Logger, withCostLimit(cfg.CostLimit, newGraphQLServer(cfg, authn))))
 	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBody(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
@@ -87,8 +90,8 @@ func NewHandler(cfg Config) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	cfg.Metrics.watchSubscriptions(cfg.Resolver.Feed.Len)
 	var h http.Handler = mux
-	h = withLoaders(cfg.Resolver, h)
 	h = withCaller(cfg.TrustedProxies, h)
 	h = withAccessLog(cfg.Logger, cfg.Metrics, h)
 	return withRequestID(h)
@@ -96,7 +99,7 @@ func NewHandler(cfg Config) http.Handler {
 
 // newGraphQLServer sets up gqlgen's executor behind explicit transports, with the
 // documents prepared in front of it, the error presenter and the panic handler.
-func newGraphQLServer(cfg Config) *graphQLServer {
+func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	schema := generated.Config{Resolvers: cfg.Resolver}
 	complexity(&schema.Complexity)
 	es := generated.NewExecutableSchema(schema)
@@ -117,6 +120,8 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 	exec.AroundResponses(addCostExtension)
 	present := presentError(cfg.Logger)
 	exec.SetErrorPresenter(present)
+	exec.AroundOperations(prepareOperations(cfg.Resolver, present))
+	exec.AroundResponses(respondToEvents(cfg.Resolver, present))
 	exec.AroundOperations(answerEndedRequests(present))
 	if cfg.Tracer != nil {
 		exec.AroundFields(traceResolvers(cfg.Tracer.Tracer("github.com/cloudcomms/customers/graph")))
@@ -138,5 +143,29 @@ func newGraphQLServer(cfg Config) *graphQLServer {
 		infoFrom(ctx).setOperation(name, cost)
 		return next(ctx)
 	})
-	return &graphQLServer{transports: []graphql.Transport{transport.Options{}, transport.GET{}, transport.POST{}}, exec: exec}
+	readLimit := cfg.Limits.MaxBodyBytes // a WebSocket message is a request's body
+	if readLimit <= 0 {
+		readLimit = -1
+	}
+	websocket := transport.Websocket{
+		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: websocketOrigins(cfg.CORSOrigins)},
+		InitFunc:              initWebsocket(authn, cfg.Logger),
+		InitTimeout:           websocketInitTimeout,
+		PingPongInterval:      keepAliveInterval,
+		KeepAlivePingInterval: keepAliveInterval,
+		PayloadReadLimit:      &readLimit,
+	}
+	sse := transport.SSE{KeepAlivePingInterval: keepAliveInterval}
+	// In this order: a WebSocket upgrade is a GET, and an SSE request a POST.
+	transports := []graphql.Transport{transport.Options{}, websocket, sse, transport.GET{}, transport.POST{}}
+	return &graphQLServer{transports: transports, exec: exec}
+}
+
+// websocketOrigins lets the browser pages of CORS_ORIGINS open WebSockets, as they
+// may call /query, besides the API's own (GraphiQL); "*": any page.
+func websocketOrigins(origins []string) websocket.AcceptOptions {
+	if slices.Contains(origins, "*") {
+		return websocket.AcceptOptions{InsecureSkipVerify: true}
+	}
+	return websocket.AcceptOptions{OriginPatterns: origins}
 }

@@ -142,12 +142,18 @@ func jsonDepth(body []byte) int {
 	return deepest
 }
 
-// withTimeout ends a request's context after d, which cancels its SQL.
+// withTimeout ends a request's context after d, which cancels its SQL. A stream (a
+// WebSocket, an SSE request) lasts as long as its client wants: its queries and
+// mutations get d each (prepareOperations), its subscriptions none.
 func withTimeout(d time.Duration, next http.Handler) http.Handler {
 	if d <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if streaming(r) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operationTimeoutKey{}, d)))
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -354,6 +360,10 @@ func limitError(code, format string, args ...any) *gqlerror.Error {
 // changesPerEvent is what an audit event's list of changes counts as, in rows.
 const changesPerEvent = 10
 
+// eventsPerSubscription is how many events a subscription's selection is counted
+// for: its cost is charged when it starts, and it runs that selection per event.
+const eventsPerSubscription = 10
+
 // complexity sets the cost of lists: their children count once per row.
 func complexity(c *generated.ComplexityRoot) {
 	// A page never holds more than MaxPageSize rows (a larger first or last is
@@ -392,4 +402,11 @@ func complexity(c *generated.ComplexityRoot) {
 	// An event lists the fields its mutation changed: a few for a patch, every
 	// column for a create or a delete; priced as a typical event.
 	c.AuditEvent.Changes = func(child int) int { return satAdd(1, satMul(changesPerEvent, child)) }
+	// A subscription is charged once, when it starts, for the events it will send.
+	c.Subscription.CustomerChanged = func(child int, _ models.ObjectID) int {
+		return satAdd(1, satMul(eventsPerSubscription, child))
+	}
+	c.Subscription.CustomerEvents = func(child int, _ *models.ObjectID) int {
+		return satAdd(1, satMul(eventsPerSubscription, child))
+	}
 }

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"sync"
 	"time"
 
@@ -25,9 +24,10 @@ const (
 	loaderCapacity = 1000
 )
 
-// Loaders batch the lookups of one request, so that a page of customers with their
+// Loaders batch the lookups of one operation, so that a page of customers with their
 // linked users costs one statement per kind of record, not one per row. A new set
-// is made for every request: nothing cached outlives it or reaches another request.
+// is made for every operation, and for every event of a subscription: nothing
+// cached outlives it or reaches another operation (a WebSocket runs many).
 type Loaders struct {
 	CustomerByID *dataloader.Loader[models.ObjectID, *models.Customer]
 	UserByID     *dataloader.Loader[models.ObjectID, *models.User]
@@ -222,6 +222,17 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sele
 	return nil
 }
 
+// selectsLinks reports whether selected, a customer's selected fields, holds a
+// link that linkCustomers fills in.
+func selectsLinks(selected map[string]bool) bool {
+	for _, link := range customerLinks {
+		if selected[link.field] {
+			return true
+		}
+	}
+	return selected["lastAutomaticRefillInvoice"]
+}
+
 // find reads ids with read, in one statement, and caches each result (nil for a
 // missing record) in loader.
 func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], read func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) (map[models.ObjectID]*V, error) {
@@ -325,19 +336,19 @@ func selectedNodeFields(ctx context.Context) map[string]bool {
 	return out
 }
 
+// loadersKey holds an operation's loaders, or a subscription event's
+// (withLoaders).
 type loadersKey struct{}
 
-// withLoaders gives every request its own Loaders.
-func withLoaders(r *Resolver, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx := context.WithValue(req.Context(), loadersKey{}, newLoaders(r))
-		next.ServeHTTP(w, req.WithContext(ctx))
-	})
+// withLoaders gives ctx loaders of its own, made when first asked for: many
+// operations and events need none.
+func withLoaders(ctx context.Context, r *Resolver) context.Context {
+	return context.WithValue(ctx, loadersKey{}, sync.OnceValue(func() *Loaders { return newLoaders(r) }))
 }
 
-// loadersFor returns the request's loaders.
+// loadersFor returns the operation's loaders.
 func loadersFor(ctx context.Context) *Loaders {
-	return ctx.Value(loadersKey{}).(*Loaders)
+	return ctx.Value(loadersKey{}).(func() *Loaders)()
 }
 
 // loadOptional loads id when it is set; nil otherwise.

@@ -109,6 +109,16 @@ func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.D
 	m.cost.Observe(float64(cost))
 }
 
+// watchSubscriptions reports count, the subscriptions the instance serves, as
+// customers_subscriptions.
+func (m *Metrics) watchSubscriptions(count func() int) {
+	if m != nil {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "customers_subscriptions", Help: "Subscriptions this instance serves (streams are not counted as requests).",
+		}, func() float64 { return float64(count()) }))
+	}
+}
+
 // countError records one error sent to a client.
 func (m *Metrics) countError(code string) {
 	if m != nil {

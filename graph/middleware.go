@@ -134,16 +134,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// connection (to flush a stream, set its deadlines, hijack it).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // statusClientClosed is the access log's status of a request whose client closed
 // its connection before the answer was sent (nginx's 499); no client sees it.
 const statusClientClosed = 499
 
 // withAccessLog writes one INFO line per request (method, path, status, duration,
 // GraphQL operation, SQL statements and how many of them a replica answered) and
-// records the request's metrics. A request whose client went away is "client
-// closed request" with status 499, whatever the handler wrote to the closed
-// connection, and the errors it answered with are not counted: they are the
-// cancellation's, and nobody read them.
+// records the request's metrics; a stream (a WebSocket, an SSE request) gets its
+// line, "stream", when it ends. A request whose client went away is "client closed
+// request" with status 499, whatever the handler wrote to the closed connection, and
+// the errors it answered with are not counted: they are the cancellation's, and
+// nobody read them.
 func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -157,7 +162,13 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 		info.mu.Unlock()
 		statements := models.Statements(ctx)
 		msg, status := "request", rec.status
-		if clientGone(ctx) {
+		stream := streaming(r)
+		switch {
+		case stream:
+			// It lasts as long as its client wants, which ends it by leaving: its
+			// errors are counted, but its duration is no request's latency.
+			msg = "stream"
+		case clientGone(ctx):
 			msg, status, codes = "client closed request", statusClientClosed, nil
 		}
 		logger.LogAttrs(r.Context(), slog.LevelInfo, msg,
@@ -173,7 +184,9 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 			for _, c := range codes {
 				m.countError(c)
 			}
-			m.observeRequest(op, status, len(codes) > 0, elapsed, statements, cost)
+			if !stream {
+				m.observeRequest(op, status, len(codes) > 0, elapsed, statements, cost)
+			}
 		}
 	})
 }
@@ -223,12 +236,78 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return ip
 }
 
+// authenticator checks bearer credentials: an API token (cca_…) or a JWT. The HTTP
+// middleware, a WebSocket's connection_init and the checks that long-lived
+// operations make again all go through it.
+type authenticator struct {
+	verifier *auth.Verifier
+	resolver *Resolver
+}
+
+// authenticate returns the caller of ctx acting as the user that header, an
+// Authorization value, names. Errors: Unauthenticated (a malformed header, a
+// credential that fails, a user who is missing or not active), or an internal one.
+func (a authenticator) authenticate(ctx context.Context, header string) (models.Caller, error) {
+	token, ok := auth.BearerToken(header)
+	if !ok {
+		return models.Caller{}, models.Errorf(models.Unauthenticated, "the Authorization header must be: Bearer <token>")
+	}
+	var u *models.User
+	var apiToken *models.APIToken // the API token authenticated with; nil for a JWT
+	var err error
+	if strings.HasPrefix(token, models.APITokenPrefix) {
+		u, apiToken, err = a.resolver.APITokenStore.AuthenticateAPIToken(ctx, token)
+	} else {
+		var id models.ObjectID
+		if id, err = a.verifier.Verify(ctx, token); err != nil {
+			return models.Caller{}, models.Errorf(models.Unauthenticated, "%s", err.Error())
+		}
+		u, err = a.resolver.UserStore.Authenticate(ctx, id)
+	}
+	if err != nil {
+		return models.Caller{}, err
+	}
+	c := models.CallerFrom(ctx)
+	c.UserID, c.User, c.APITokenID, c.CostLimit = &u.ID, u, nil, nil
+	if apiToken != nil {
+		c.APITokenID, c.CostLimit = &apiToken.ID, apiToken.CostLimit
+	}
+	return c, nil
+}
+
+// credential is what the caller of a request or connection authenticated with, so
+// that a long-lived operation can check it again.
+type credential struct {
+	authenticator
+	header string
+}
+
+type credentialKey struct{}
+
+// withCredential records that the caller of ctx authenticated with header.
+func withCredential(ctx context.Context, a authenticator, header string) context.Context {
+	return context.WithValue(ctx, credentialKey{}, credential{authenticator: a, header: header})
+}
+
+// recheckFor returns how the subscriptions of ctx's caller check its credential
+// again, as a request with it would be checked.
+func recheckFor(ctx context.Context) models.Recheck {
+	cred, ok := ctx.Value(credentialKey{}).(credential)
+	base := models.CallerFrom(ctx) // its address and request id
+	return func(ctx context.Context) (models.Caller, error) {
+		if !ok {
+			return models.Caller{}, models.Errorf(models.Unauthenticated, "send a bearer token in the Authorization header")
+		}
+		return cred.authenticate(models.WithCaller(ctx, base), cred.header)
+	}
+}
+
 // withAuthentication identifies the caller of a GraphQL request from its bearer
-// credential: an API token (cca_…) or a JWT. A request without an Authorization
-// header goes on anonymously (and every field it asks for but the schema's is
-// UNAUTHENTICATED); one whose credential fails, or names a user who is missing or
-// not active, is answered 401 before any GraphQL runs.
-func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next http.Handler) http.Handler {
+// credential. A request without an Authorization header goes on anonymously (and
+// every field it asks for but the schema's is UNAUTHENTICATED; a WebSocket may
+// still authenticate in its connection_init); one whose credential fails, or names
+// a user who is missing or not active, is answered 401 before any GraphQL runs.
+func withAuthentication(a authenticator, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		header := req.Header.Get("Authorization")
 		if header == "" {
@@ -236,24 +315,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			return
 		}
 		ctx := req.Context()
-		token, ok := auth.BearerToken(header)
-		if !ok {
-			unauthenticated(ctx, w, "the Authorization header must be: Bearer <token>")
-			return
-		}
-		var u *models.User
-		var apiToken *models.APIToken // the API token authenticated with; nil for a JWT
-		var err error
-		if strings.HasPrefix(token, models.APITokenPrefix) {
-			u, apiToken, err = r.APITokenStore.AuthenticateAPIToken(ctx, token)
-		} else {
-			var id models.ObjectID
-			if id, err = v.Verify(ctx, token); err != nil {
-				unauthenticated(ctx, w, err.Error())
-				return
-			}
-			u, err = r.UserStore.Authenticate(ctx, id)
-		}
+		c, err := a.authenticate(ctx, header)
 		switch {
 		case models.ErrorKind(err) == models.Unauthenticated:
 			unauthenticated(ctx, w, err.Error())
@@ -267,12 +329,7 @@ func withAuthentication(v *auth.Verifier, r *Resolver, logger *slog.Logger, next
 			writeErrors(ctx, w, status, internalMessage, models.Internal.Code(), RequestID(ctx))
 			return
 		}
-		c := models.CallerFrom(ctx)
-		c.UserID, c.User = &u.ID, u
-		if apiToken != nil {
-			c.APITokenID, c.CostLimit = &apiToken.ID, apiToken.CostLimit
-		}
-		next.ServeHTTP(w, req.WithContext(models.WithCaller(ctx, c)))
+		next.ServeHTTP(w, req.WithContext(withCredential(models.WithCaller(ctx, c), a, header)))
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -141,6 +142,11 @@ func TestREADMEOperations(t *testing.T) {
 			if op.Name == "" {
 				t.Fatalf("block %d has an anonymous operation: GraphiQL runs only named ones when there are several", i+1)
 			}
+			if op.Operation == ast.Subscription {
+				a.readmeSubscription(t, doc, op.Name)
+				ran[op.Name] = true
+				continue
+			}
 			body, _ := json.Marshal(map[string]any{"query": doc, "operationName": op.Name})
 			a.logs.reset()
 			r := a.post(string(body), nil)
@@ -191,6 +197,29 @@ func TestREADMEOperations(t *testing.T) {
 			t.Errorf("demo customer %s: %+v, the README says %q", m[1], got.Customer, m[2])
 		}
 	}
+}
+
+// readmeSubscription runs the subscription name of doc as GraphiQL does, over
+// graphql-ws as the demo's staff user: it must start (the feed serves it), and what
+// it sends within a moment must be events without errors.
+func (a *api) readmeSubscription(t *testing.T, doc, name string) {
+	t.Helper()
+	c, status := a.dialWS(t, a.bearer(a.staff))
+	if c == nil {
+		t.Fatalf("%s: connection refused: %d", name, status)
+	}
+	before := a.resolver.Feed.Len()
+	s := c.run(doc, name, nil)
+	if !within(func() bool { return a.resolver.Feed.Len() > before }) {
+		e, _ := s.receive(0)
+		t.Errorf("%s did not start: %s %v", name, e.kind, e.resp.codes())
+	}
+	for e, ok := s.receive(200 * time.Millisecond); ok; e, ok = s.receive(200 * time.Millisecond) {
+		if e.kind != "next" || len(e.resp.Errors) > 0 {
+			t.Errorf("%s: %s %s %v", name, e.kind, e.resp.Data, e.resp.codes())
+		}
+	}
+	s.stop()
 }
 
 // TestCodeBlocks: the README's blocks are found by language, whole.

@@ -5,6 +5,8 @@
 package graph
 
 import (
+	"log/slog"
+
 	"github.com/99designs/gqlgen/graphql"
 	"gorm.io/gorm"
 
@@ -13,8 +15,10 @@ import (
 
 // Resolver is the root of the resolvers: the stores they call, nothing else.
 type Resolver struct {
-	// Callers caches authenticated callers; run its Listener while it serves.
+	// Callers caches authenticated callers, and Feed serves subscriptions: run the
+	// Listener while they serve.
 	Callers       *models.CallerCache
+	Feed          *models.Feed
 	CustomerStore *models.CustomerStore
 	UserStore     *models.UserStore
 	InvoiceStore  *models.InvoiceStore
@@ -27,12 +31,20 @@ func NewResolver(db *gorm.DB, cursors *models.Cursors) *Resolver {
 	callers := models.NewCallerCache()
 	return &Resolver{
 		Callers:       callers,
+		Feed:          models.NewFeed(db),
 		CustomerStore: models.NewCustomerStore(db, cursors, callers),
 		UserStore:     models.NewUserStore(db, cursors, callers),
 		InvoiceStore:  models.NewInvoiceStore(db, cursors),
 		AuditStore:    models.NewAuditStore(db, cursors),
 		APITokenStore: models.NewAPITokenStore(db, cursors, callers),
 	}
+}
+
+// Listener is the instance's one connection listening to PostgreSQL: the
+// invalidations of the caller cache, then what subscriptions follow. Run it for as
+// long as the resolver serves.
+func (r *Resolver) Listener(dbURL string, logger *slog.Logger) *models.Listener {
+	return &models.Listener{URL: dbURL, Logger: logger, Channels: append([]models.Channel{r.Callers.Channel()}, r.Feed.Channels(logger)...)}
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

@@ -187,6 +187,40 @@ func (r *queryResolver) Users(ctx context.Context, filter *models.UserFilter, or
 	return r.UserStore.FindUsers(ctx, filter, orderBy, page)
 }
 
+// CustomerChanged is the resolver for the customerChanged field.
+func (r *subscriptionResolver) CustomerChanged(ctx context.Context, id models.ObjectID) (<-chan *models.Customer, error) {
+	release, err := takeSubscriptionSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := r.Feed.SubscribeCustomer(ctx, id, recheckFor(ctx))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	selected := selectedFields(ctx)
+	if !selectsLinks(selected) {
+		return forward(ctx, r.Resolver, sub, release, nil), nil
+	}
+	return forward(ctx, r.Resolver, sub, release, func(ctx context.Context, c *models.Customer) error {
+		return loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selected)
+	}), nil
+}
+
+// CustomerEvents is the resolver for the customerEvents field.
+func (r *subscriptionResolver) CustomerEvents(ctx context.Context, customerID *models.ObjectID) (<-chan *models.AuditEvent, error) {
+	release, err := takeSubscriptionSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := r.Feed.SubscribeEvents(ctx, customerID, recheckFor(ctx))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return forward(ctx, r.Resolver, sub, release, nil), nil
+}
+
 // Customer is the resolver for the customer field.
 func (r *userResolver) Customer(ctx context.Context, obj *models.User) (*models.Customer, error) {
 	return loadersFor(ctx).linkedCustomer(ctx, obj.CustomerID)
@@ -238,6 +272,9 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
@@ -256,6 +293,7 @@ type (
 	invoiceConnectionResolver    struct{ *Resolver }
 	mutationResolver             struct{ *Resolver }
 	queryResolver                struct{ *Resolver }
+	subscriptionResolver         struct{ *Resolver }
 	userResolver                 struct{ *Resolver }
 	userConnectionResolver       struct{ *Resolver }
 )

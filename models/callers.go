@@ -1,7 +1,6 @@
 package models
 
 import (
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -58,11 +57,11 @@ func NewCallerCache() *CallerCache {
 		tokenByID: map[ObjectID][32]byte{}, tokensByUser: map[ObjectID]map[[32]byte]bool{}}
 }
 
-// Listener returns the listener that keeps the cache true to the database at
-// dbURL; run it (Run) for as long as the cache serves.
-func (c *CallerCache) Listener(dbURL string, logger *slog.Logger) *Listener {
-	return &Listener{
-		URL: dbURL, Channel: CallersChannel, Logger: logger,
+// Channel is what keeps the cache true to the database: run a Listener with it
+// for as long as the cache serves.
+func (c *CallerCache) Channel() Channel {
+	return Channel{
+		Name:         CallersChannel,
 		Connected:    func() { c.setListening(true) },
 		Disconnected: func() { c.setListening(false) },
 		Notify:       c.invalidate,
@@ -90,18 +89,24 @@ func (c *CallerCache) clear() {
 // invalidate forgets what a notification names: "user:<id>" or "token:<id>". A
 // payload it does not understand makes it forget everything.
 func (c *CallerCache) invalidate(payload string) {
-	kind, hexID, _ := strings.Cut(payload, ":")
-	id, err := ParseObjectID(hexID)
+	kind, id, ok := parseCallerNote(payload)
 	switch {
-	case err == nil && kind == "user":
+	case ok && kind == "user":
 		c.InvalidateUser(id)
-	case err == nil && kind == "token":
+	case ok && kind == "token":
 		c.InvalidateToken(id)
 	default:
 		c.mu.Lock()
 		c.clear()
 		c.mu.Unlock()
 	}
+}
+
+// parseCallerNote reads a payload of CallersChannel: "user:<id>" or "token:<id>".
+func parseCallerNote(payload string) (kind string, id ObjectID, ok bool) {
+	kind, hexID, _ := strings.Cut(payload, ":")
+	id, err := ParseObjectID(hexID)
+	return kind, id, err == nil && (kind == "user" || kind == "token")
 }
 
 // InvalidateUser forgets the user id and the tokens that act as it.

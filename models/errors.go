@@ -19,6 +19,14 @@ const (
 	Conflict
 	Unauthenticated
 	Forbidden
+	// TooManySubscriptions refuses a subscription past a caller's limit.
+	TooManySubscriptions
+	// EventsMissed ends a subscription that lost events: the server's connection to
+	// the database was lost, or the client read more slowly than they came.
+	EventsMissed
+	// ShuttingDown ends a subscription because its server is stopping: subscribe
+	// again, to another instance.
+	ShuttingDown
 )
 
 // Code returns the GraphQL extensions.code of the kind.
@@ -34,6 +42,12 @@ func (k Kind) Code() string {
 		return "UNAUTHENTICATED"
 	case Forbidden:
 		return "FORBIDDEN"
+	case TooManySubscriptions:
+		return "SUBSCRIPTION_LIMIT_EXCEEDED"
+	case EventsMissed:
+		return "EVENTS_MISSED"
+	case ShuttingDown:
+		return "SHUTTING_DOWN"
 	default:
 		return "INTERNAL_SERVER_ERROR"
 	}

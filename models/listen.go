@@ -9,19 +9,31 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Listener receives PostgreSQL notifications on one channel over a connection of
-// its own (pgx's WaitForNotification), for as long as its context lives. A lost
-// connection is dialled again with jittered exponential back-off, so that a
-// recovering database is not stampeded by every instance at once.
+// Listener receives PostgreSQL notifications on several channels over one
+// connection of its own (pgx's WaitForNotification), for as long as its context
+// lives: an instance holds one such connection, whatever listens. A lost connection
+// is dialled again with jittered exponential back-off, so that a recovering
+// database is not stampeded by every instance at once.
 type Listener struct {
-	URL     string
-	Channel string
-	Logger  *slog.Logger
-	// Connected is called once LISTEN is in place: from then on no notification is
-	// missed. Disconnected is called when the connection is lost: notifications
-	// sent until the next Connected may be missed.
+	URL    string
+	Logger *slog.Logger
+	// Channels are what to do with each channel's notifications; several may name
+	// the same channel, and each is then told, in this order.
+	Channels []Channel
+}
+
+// Channel is what a Listener does with one PostgreSQL channel. Every func may be
+// nil.
+type Channel struct {
+	Name string
+	// Connected is called once LISTEN is in place on every channel of the
+	// listener: from then on no notification is missed. Disconnected is called when
+	// the connection is lost: notifications sent until the next Connected may be
+	// missed. Each Channel is told, so a consumer of several channels sets these on
+	// one of them.
 	Connected, Disconnected func()
-	// Notify is called with each notification's payload, in order.
+	// Notify is called with each notification's payload, in order, on the
+	// listener's goroutine: it must not block.
 	Notify func(payload string)
 }
 
@@ -40,7 +52,7 @@ func (l *Listener) Run(ctx context.Context) {
 			wait = listenRetryMin
 		}
 		if err != nil && ctx.Err() == nil {
-			l.Logger.LogAttrs(ctx, slog.LevelWarn, "listen", slog.String("channel", l.Channel), slog.String("err", LogSafeError(err)),
+			l.Logger.LogAttrs(ctx, slog.LevelWarn, "listen", slog.Any("channels", l.names()), slog.String("err", LogSafeError(err)),
 				slog.Duration("retry_in", wait))
 		}
 		select {
@@ -51,6 +63,19 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
+// names returns the channels listened to, each once, in order.
+func (l *Listener) names() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range l.Channels {
+		if !seen[c.Name] {
+			seen[c.Name] = true
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // listen holds one connection until it fails or ctx ends; connected says whether
 // LISTEN was in place.
 func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
@@ -59,16 +84,36 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.Channel}.Sanitize()); err != nil {
-		return false, err
+	byName := map[string][]func(string){}
+	for _, name := range l.names() {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return false, err
+		}
 	}
-	l.Connected()
-	defer l.Disconnected()
+	for _, c := range l.Channels {
+		if c.Notify != nil {
+			byName[c.Name] = append(byName[c.Name], c.Notify)
+		}
+	}
+	for _, c := range l.Channels {
+		if c.Connected != nil {
+			c.Connected()
+		}
+	}
+	defer func() {
+		for _, c := range l.Channels {
+			if c.Disconnected != nil {
+				c.Disconnected()
+			}
+		}
+	}()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return true, err
 		}
-		l.Notify(n.Payload)
+		for _, notify := range byName[n.Channel] {
+			notify(n.Payload)
+		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/cloudcomms/customers/models"
 )
 
-// TestListenerReconnects: a listener whose connection is killed says so, dials
+// TestListenerReconnects: a listener of two channels holds one connection, tells
+// each channel's handlers (two on one channel, in order) of its notifications and
+// every handler of its connection; when the connection is killed it says so, dials
 // again, and receives the notifications sent after it is back.
 func TestListenerReconnects(t *testing.T) {
 	t.Parallel()
@@ -23,41 +25,54 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	defer db.Close()
 	events := make(chan string, 16)
+	handler := func(name, channel string, connection bool) models.Channel {
+		c := models.Channel{Name: channel, Notify: func(p string) { events <- name + " " + p }}
+		if connection {
+			c.Connected = func() { events <- name + " connected" }
+			c.Disconnected = func() { events <- name + " disconnected" }
+		}
+		return c
+	}
 	l := &models.Listener{
-		URL: url, Channel: "test_channel", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Connected:    func() { events <- "connected" },
-		Disconnected: func() { events <- "disconnected" },
-		Notify:       func(p string) { events <- "notify " + p },
+		URL: url, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Channels: []models.Channel{handler("a", "channel_a", true), handler("b", "channel_b", false), handler("a2", "channel_a", true)},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go l.Run(ctx)
-	expect := func(want string) {
+	expect := func(want ...string) {
 		t.Helper()
-		select {
-		case got := <-events:
-			if got != want {
-				t.Fatalf("event %q, want %q", got, want)
+		for _, w := range want {
+			select {
+			case got := <-events:
+				if got != w {
+					t.Fatalf("event %q, want %q", got, w)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no %q within 5 s", w)
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatalf("no %q within 5 s", want)
 		}
 	}
-	notify := func(payload string) {
+	notify := func(channel, payload string) {
 		t.Helper()
-		if _, err := db.Exec(`SELECT pg_notify('test_channel', $1)`, payload); err != nil {
+		if _, err := db.Exec(`SELECT pg_notify($1, $2)`, channel, payload); err != nil {
 			t.Fatal(err)
 		}
 	}
-	expect("connected")
-	notify("one")
-	expect("notify one")
+	expect("a connected", "a2 connected")
+	var listeners int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&listeners); err != nil || listeners != 1 {
+		t.Fatalf("%d listening connections (%v), want 1", listeners, err)
+	}
+	notify("channel_a", "one")
+	expect("a one", "a2 one")
+	notify("channel_b", "two")
+	expect("b two")
 	if _, err := db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
 		t.Fatal(err)
 	}
-	expect("disconnected")
-	expect("connected")
-	notify("two")
-	expect("notify two")
+	expect("a disconnected", "a2 disconnected", "a connected", "a2 connected")
+	notify("channel_b", "three")
+	expect("b three")
 }

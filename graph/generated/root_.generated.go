@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	InvoiceConnection() InvoiceConnectionResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 	UserConnection() UserConnectionResolver
 }
@@ -210,6 +211,11 @@ type ComplexityRoot struct {
 		User        func(childComplexity int, id models.ObjectID) int
 		Users       func(childComplexity int, filter *models.UserFilter, orderBy []models.UserOrder, first *int32, after *string, last *int32, before *string, offset *int32) int
 		Viewer      func(childComplexity int) int
+	}
+
+	Subscription struct {
+		CustomerChanged func(childComplexity int, id models.ObjectID) int
+		CustomerEvents  func(childComplexity int, customerID *models.ObjectID) int
 	}
 
 	User struct {
@@ -1088,6 +1094,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "Subscription.customerChanged":
+		if e.ComplexityRoot.Subscription.CustomerChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerChanged(childComplexity, args["id"].(models.ObjectID)), true
+	case "Subscription.customerEvents":
+		if e.ComplexityRoot.Subscription.CustomerEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_customerEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CustomerEvents(childComplexity, args["customerId"].(*models.ObjectID)), true
+
 	case "User.adminPermission":
 		if e.ComplexityRoot.User.AdminPermission == nil {
 			break
@@ -1284,6 +1313,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1317,6 +1363,7 @@ telephony switches, and the users linked to each account.
 schema {
   query: Query
   mutation: Mutation
+  subscription: Subscription
 }
 
 directive @goField(
@@ -2427,6 +2474,41 @@ type Mutation {
     "Points, 1 to 100,000,000; null: the server's bucket again."
     costLimit: Int
   ): ApiToken
+}
+
+"""
+Live updates, over graphql-ws (the graphql-transport-ws protocol on a WebSocket to
+/query; the bearer token in connection_init's payload as {"Authorization": "Bearer …"})
+or GraphQL over SSE (a POST to /query with Accept: text/event-stream and the
+Authorization header). Each event is read with your permissions when it happens: you
+never receive a record you could not query. A subscription ends, with a last event
+carrying the error, when your token is revoked or expires, your user is disabled or
+loses the permission it needs (within a second), or the server cannot keep up with
+your connection. A caller has at most 100 subscriptions on one server instance, 20 on
+one WebSocket.
+"""
+type Subscription {
+  """
+  The customer after each committed change of it: an event per change, its version
+  one higher (changes committed in quick succession may arrive as one event with the
+  latest state; compare versions). When the customer is deleted: one last event, the
+  customer as it was when deleted, then the subscription completes. Should the
+  server miss changes (its connection to the database lost and back), it sends the
+  customer as it then is, or, if it was deleted meanwhile, the deletion's last event.
+  Starts with no event: query the customer after subscribing for its current state.
+  NOT_FOUND when there is no such customer or you may not read it.
+  """
+  customerChanged("The customer's id." id: ObjectID!): Customer!
+
+  """
+  The audit events of the customers you may read, as they are committed: one
+  customer's with customerId, else all of platform staff's, or your own customer's.
+  Readable by platform staff and by the customer's admins (adminPermission READ or
+  READ_WRITE). Should the server miss events (its connection to the database lost
+  and back), the subscription ends with an EVENTS_MISSED error: read the gap with
+  auditEvents and subscribe again.
+  """
+  customerEvents("The customer whose events to receive; see above when left out." customerId: ObjectID): AuditEvent!
 }
 `, BuiltIn: false},
 }

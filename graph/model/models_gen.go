@@ -115,6 +115,18 @@ type Mutation struct {
 type Query struct {
 }
 
+// Live updates, over graphql-ws (the graphql-transport-ws protocol on a WebSocket to
+// /query; the bearer token in connection_init's payload as {"Authorization": "Bearer …"})
+// or GraphQL over SSE (a POST to /query with Accept: text/event-stream and the
+// Authorization header). Each event is read with your permissions when it happens: you
+// never receive a record you could not query. A subscription ends, with a last event
+// carrying the error, when your token is revoked or expires, your user is disabled or
+// loses the permission it needs (within a second), or the server cannot keep up with
+// your connection. A caller has at most 100 subscriptions on one server instance, 20 on
+// one WebSocket.
+type Subscription struct {
+}
+
 // The fields of a new user.
 type UserCreateInput struct {
 	// Required: the customer the user belongs to.

@@ -67,13 +67,13 @@ func Start(t testing.TB) *Server {
 	}
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("testserver cursor secret")))
 	// The listener hears changes to cached callers (a revoked token, a lowered
-	// permission), as on a running server; the first request waits until it listens.
+	// permission) and what subscriptions follow, as on a running server; the first
+	// request waits until it listens.
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Callers.Listener(dbURL, logger)
+	listener := resolver.Listener(dbURL, logger)
 	connected, once := make(chan struct{}), sync.Once{}
-	onConnect := listener.Connected
-	listener.Connected = func() { onConnect(); once.Do(func() { close(connected) }) }
+	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
 	go listener.Run(listen)
 	<-connected
 	srv := httptest.NewServer(graph.NewHandler(graph.Config{

@@ -121,11 +121,7 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("test cursor secret")))
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Listener(dbURL, logger)
-	connected, once := make(chan struct{}), sync.Once{}
-	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
-	go listener.Run(listen)
-	<-connected // so that the first request already has its callers cached
+	resolver.Listener(dbURL, logger).Start(listen) // so that the first request already has its callers cached
 	cfg := graph.Config{
 		Logger:        logger,
 		Resolver:      resolver,

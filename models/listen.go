@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,19 @@ const (
 	listenRetryMin = 100 * time.Millisecond
 	listenRetryMax = 5 * time.Second
 )
+
+// Start runs the listener in the background until ctx ends, and returns once LISTEN
+// is in place (or ctx has ended), so that nothing announced after it returns is
+// missed: for tests, whose first request must already be heard.
+func (l *Listener) Start(ctx context.Context) {
+	listening, once := make(chan struct{}), sync.Once{}
+	l.Channels = append(l.Channels, Channel{Name: CallersChannel, Connected: func() { once.Do(func() { close(listening) }) }})
+	go l.Run(ctx)
+	select {
+	case <-listening:
+	case <-ctx.Done():
+	}
+}
 
 // Run listens until ctx ends.
 func (l *Listener) Run(ctx context.Context) {

@@ -71,11 +71,7 @@ func Start(t testing.TB) *Server {
 	// request waits until it listens.
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	listener := resolver.Listener(dbURL, logger)
-	connected, once := make(chan struct{}), sync.Once{}
-	listener.Channels = append(listener.Channels, models.Channel{Name: models.CallersChannel, Connected: func() { once.Do(func() { close(connected) }) }})
-	go listener.Run(listen)
-	<-connected
+	resolver.Listener(dbURL, logger).Start(listen)
 	srv := httptest.NewServer(graph.NewHandler(graph.Config{
 		Logger:   logger,
 		Resolver: resolver,

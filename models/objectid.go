@@ -117,6 +117,32 @@ func (id *ObjectID) Scan(src any) error {
 // Value writes a bytea column.
 func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }
 
+// idArray is a set of ids as one bytea[] parameter, for "id = ANY(?)": one
+// statement text whatever the number of ids, so that it is prepared once per
+// connection, where "id IN (…)" is a new statement, planned anew, for every count.
+// Duplicates are sent once.
+type idArray []ObjectID
+
+// Value writes the ids as a PostgreSQL array literal of hexadecimal byteas.
+func (ids idArray) Value() (driver.Value, error) {
+	seen := make(map[ObjectID]bool, len(ids))
+	b := make([]byte, 0, 2+len(ids)*(len(ObjectID{})*2+6))
+	b = append(b, '{')
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		if len(seen) > 0 {
+			b = append(b, ',')
+		}
+		seen[id] = true
+		b = append(b, `"\\x`...)
+		b = hex.AppendEncode(b, id[:])
+		b = append(b, '"')
+	}
+	return string(append(b, '}')), nil
+}
+
 // MustParseObjectID is ParseObjectID for ids written in code; it panics on a bad one.
 func MustParseObjectID(s string) ObjectID {
 	id, err := ParseObjectID(s)

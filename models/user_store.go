@@ -91,8 +91,8 @@ func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID) (map[Obj
 	if err != nil {
 		return nil, err
 	}
-	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+userColumns.names+" FROM users WHERE id IN ? AND "+cond,
-		append([]any{ids}, args...)...), userColumns)
+	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+userColumns.names+" FROM users WHERE id = ANY(?) AND "+cond,
+		append([]any{idArray(ids)}, args...)...), userColumns)
 	if err != nil {
 		return nil, fmt.Errorf("find users by ids: %w", err)
 	}
@@ -311,7 +311,7 @@ func linkedField(c *Customer, id ObjectID) string {
 // findByIDs loads the rows of T whose id is in ids, in one statement, by id.
 func findByIDs[T any](ctx context.Context, db *gorm.DB, ids []ObjectID, idOf func(*T) ObjectID) (map[ObjectID]*T, error) {
 	var rows []*T
-	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("id = ANY(?)", idArray(ids)).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find by ids: %w", err)
 	}
 	out := make(map[ObjectID]*T, len(rows))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -37,7 +38,14 @@ type documents struct {
 	schema *ast.Schema
 	limits Limits
 	rules  []validator.Rule
-	cache  *sizedLRU[*ast.QueryDocument]
+	cache  *sizedLRU[*document]
+	plans  bool // compile plans (plans.go) for the cached documents
+}
+
+// document is a cached, validated document with the plans of its operations.
+type document struct {
+	doc   *ast.QueryDocument
+	plans map[*ast.OperationDefinition]*plan
 }
 
 func newDocuments(schema *ast.Schema, limits Limits) *documents {
@@ -48,15 +56,15 @@ func newDocuments(schema *ast.Schema, limits Limits) *documents {
 	// In name order, as gqlparser runs them, so that errors come in a stable order.
 	slices.SortFunc(list, func(a, b validator.Rule) int { return strings.Compare(a.Name, b.Name) })
 	return &documents{schema: schema, limits: limits, rules: list,
-		cache: newSizedLRU(documentCacheEntries, documentCacheBytes, func(query string, _ *ast.QueryDocument) int {
+		cache: newSizedLRU(documentCacheEntries, documentCacheBytes, func(query string, _ *document) int {
 			return len(query) * (1 + astBytesPerSourceByte)
 		})}
 }
 
 // prepare returns the validated document of query, or the errors that refuse it.
 func (d *documents) prepare(query string) (*ast.QueryDocument, gqlerror.List) {
-	if doc, ok := d.cache.get(query); ok {
-		return doc, nil
+	if cached, ok := d.cache.get(query); ok {
+		return cached.doc, nil
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, d.limits.MaxTokens)
 	if err != nil {
@@ -81,8 +89,21 @@ func (d *documents) prepare(query string) (*ast.QueryDocument, gqlerror.List) {
 		}
 		return nil, errs
 	}
-	d.cache.add(query, doc)
+	cached := &document{doc: doc}
+	if d.plans {
+		cached.plans = compilePlans(doc)
+	}
+	d.cache.add(query, cached)
 	return doc, nil
+}
+
+// plan returns the plan of the operation of oc, nil when it has none.
+func (d *documents) plan(oc *graphql.OperationContext) *plan {
+	cached, ok := d.cache.get(oc.RawQuery)
+	if !ok || cached.doc != oc.Doc {
+		return nil
+	}
+	return cached.plans[oc.Operation]
 }
 
 // errValidationStopped ends a validation walk once it has found enough errors.

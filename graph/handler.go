@@ -52,8 +52,11 @@ type Config struct {
 	Metrics *Metrics
 	// GraphiQLHeaders are sent by GraphiQL with every request (a development token).
 	GraphiQLHeaders map[string]string
-	// Tracer, when set, records a span per GraphQL request and per resolver.
+	// Tracer, when set, records a span per GraphQL request and per resolver; it
+	// turns plans off, since they have no resolvers to trace.
 	Tracer trace.TracerProvider
+	// NoPlans runs every operation in gqlgen's executor, none as a plan (plans.go).
+	NoPlans bool
 	// Replicas, when set, answer the reads of queries (routeReads).
 	Replicas *models.Replicas
 }
@@ -102,8 +105,11 @@ func NewHandler(cfg Config) http.Handler {
 func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	schema := generated.Config{Resolvers: cfg.Resolver}
 	complexity(&schema.Complexity)
-	es := generated.NewExecutableSchema(schema)
-	exec := &executor{Executor: gqlexecutor.New(es), docs: newDocuments(es.Schema(), cfg.Limits), trusted: cfg.TrustedDocuments}
+	generatedSchema := generated.NewExecutableSchema(schema)
+	docs := newDocuments(generatedSchema.Schema(), cfg.Limits)
+	docs.plans = !cfg.NoPlans && cfg.Tracer == nil
+	es := plannedSchema{ExecutableSchema: generatedSchema, docs: docs, resolver: cfg.Resolver}
+	exec := &executor{Executor: gqlexecutor.New(es), docs: docs, trusted: cfg.TrustedDocuments}
 	if cfg.PersistedQueries > 0 {
 		exec.persisted = newPersistedQueries(cfg.PersistedQueries)
 	}
@@ -157,7 +163,7 @@ func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	}
 	sse := transport.SSE{KeepAlivePingInterval: keepAliveInterval}
 	// In this order: a WebSocket upgrade is a GET, and an SSE request a POST.
-	transports := []graphql.Transport{transport.Options{}, websocket, sse, transport.GET{}, transport.POST{}}
+	transports := []graphql.Transport{transport.Options{}, websocket, sse, transport.GET{}, postTransport{}}
 	return &graphQLServer{transports: transports, exec: exec}
 }
 

@@ -166,14 +166,21 @@ func (l *Loaders) groupOf(customer models.ObjectID) *pageGroup {
 var customerLinks = []struct {
 	field string
 	id    func(*models.Customer) *models.ObjectID
+	user  func(*models.Customer) *models.User
 	set   func(*models.Customer, *models.User)
 }{
-	{"adminUser", func(c *models.Customer) *models.ObjectID { return c.AdminUserID }, func(c *models.Customer, u *models.User) { c.AdminUser = u }},
-	{"billingUser", func(c *models.Customer) *models.ObjectID { return c.BillingUserID }, func(c *models.Customer, u *models.User) { c.BillingUser = u }},
-	{"callRecordingUser", func(c *models.Customer) *models.ObjectID { return c.CallRecordingUserID }, func(c *models.Customer, u *models.User) { c.CallRecordingUser = u }},
-	{"supportUser", func(c *models.Customer) *models.ObjectID { return c.SupportUserID }, func(c *models.Customer, u *models.User) { c.SupportUser = u }},
-	{"createdBy", func(c *models.Customer) *models.ObjectID { return c.CreatedByID }, func(c *models.Customer, u *models.User) { c.CreatedBy = u }},
-	{"updatedBy", func(c *models.Customer) *models.ObjectID { return c.UpdatedByID }, func(c *models.Customer, u *models.User) { c.UpdatedBy = u }},
+	{"adminUser", func(c *models.Customer) *models.ObjectID { return c.AdminUserID },
+		func(c *models.Customer) *models.User { return c.AdminUser }, func(c *models.Customer, u *models.User) { c.AdminUser = u }},
+	{"billingUser", func(c *models.Customer) *models.ObjectID { return c.BillingUserID },
+		func(c *models.Customer) *models.User { return c.BillingUser }, func(c *models.Customer, u *models.User) { c.BillingUser = u }},
+	{"callRecordingUser", func(c *models.Customer) *models.ObjectID { return c.CallRecordingUserID },
+		func(c *models.Customer) *models.User { return c.CallRecordingUser }, func(c *models.Customer, u *models.User) { c.CallRecordingUser = u }},
+	{"supportUser", func(c *models.Customer) *models.ObjectID { return c.SupportUserID },
+		func(c *models.Customer) *models.User { return c.SupportUser }, func(c *models.Customer, u *models.User) { c.SupportUser = u }},
+	{"createdBy", func(c *models.Customer) *models.ObjectID { return c.CreatedByID },
+		func(c *models.Customer) *models.User { return c.CreatedBy }, func(c *models.Customer, u *models.User) { c.CreatedBy = u }},
+	{"updatedBy", func(c *models.Customer) *models.ObjectID { return c.UpdatedByID },
+		func(c *models.Customer) *models.User { return c.UpdatedBy }, func(c *models.Customer, u *models.User) { c.UpdatedBy = u }},
 }
 
 // linkCustomers fills in the links of cs that selected names: one statement reads
@@ -250,14 +257,18 @@ func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID,
 }
 
 // linked fills in the links of c, a customer a resolver returns (nil: none), that
-// the client selected; err passes through. Should the links fail to read, the
+// the client selected (selected; nil: the field being resolved selects); err
+// passes through. Should the links fail to read, the
 // customer is still returned, its links null, with the error: a mutation that
 // committed must not look failed, or the client would retry it.
-func linked(ctx context.Context, c *models.Customer, err error) (*models.Customer, error) {
+func linked(ctx context.Context, c *models.Customer, err error, selected map[string]bool) (*models.Customer, error) {
 	if err != nil || c == nil {
 		return c, err
 	}
-	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selectedFields(ctx)); err != nil {
+	if selected == nil {
+		selected = selectedFields(ctx)
+	}
+	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selected); err != nil {
 		graphql.AddError(ctx, err)
 	}
 	return c, nil

@@ -89,6 +89,7 @@ type requestInfo struct {
 	operation string
 	cost      int
 	codes     []string
+	planned   bool // a plan answered it (plans.go), not gqlgen's executor
 }
 
 type requestInfoKey struct{}
@@ -102,6 +103,14 @@ func (i *requestInfo) setOperation(name string, cost int) {
 	if i != nil {
 		i.mu.Lock()
 		i.operation, i.cost = name, cost
+		i.mu.Unlock()
+	}
+}
+
+func (i *requestInfo) setPlanned() {
+	if i != nil {
+		i.mu.Lock()
+		i.planned = true
 		i.mu.Unlock()
 	}
 }
@@ -143,7 +152,8 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 const statusClientClosed = 499
 
 // withAccessLog writes one INFO line per request (method, path, status, duration,
-// GraphQL operation, SQL statements and how many of them a replica answered) and
+// GraphQL operation, SQL statements and how many of them a replica answered,
+// whether a plan answered it) and
 // records the request's metrics; a stream (a WebSocket, an SSE request) gets its
 // line, "stream", when it ends. A request whose client went away is "client closed
 // request" with status 499, whatever the handler wrote to the closed connection, and
@@ -158,7 +168,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		elapsed := time.Since(start)
 		info.mu.Lock()
-		op, cost, codes := info.operation, info.cost, info.codes
+		op, cost, codes, planned := info.operation, info.cost, info.codes, info.planned
 		info.mu.Unlock()
 		statements := models.Statements(ctx)
 		msg, status := "request", rec.status
@@ -179,6 +189,7 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.Int64("statements", statements),
 			slog.Int64("replica_statements", models.ReplicaStatements(ctx)),
+			slog.Bool("plan", planned),
 		)
 		if r.URL.Path == "/query" {
 			for _, c := range codes {

@@ -79,25 +79,25 @@ func (r *invoiceConnectionResolver) TotalCount(ctx context.Context, obj *models.
 // CustomerCreate is the resolver for the customerCreate field.
 func (r *mutationResolver) CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*models.Customer, error) {
 	c, err := r.CustomerStore.CreateCustomer(ctx, customerCreateInput(input))
-	return linked(ctx, c, models.WithFieldPrefix(err, "input"))
+	return linked(ctx, c, models.WithFieldPrefix(err, "input"), nil)
 }
 
 // CustomerPatch is the resolver for the customerPatch field.
 func (r *mutationResolver) CustomerPatch(ctx context.Context, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) (*models.Customer, error) {
 	c, err := r.CustomerStore.PatchCustomer(ctx, id, customerPatch(patch), expectedVersion)
-	return linked(ctx, c, models.WithFieldPrefix(err, "patch"))
+	return linked(ctx, c, models.WithFieldPrefix(err, "patch"), nil)
 }
 
 // CustomerSetStatus is the resolver for the customerSetStatus field.
 func (r *mutationResolver) CustomerSetStatus(ctx context.Context, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) (*models.Customer, error) {
 	c, err := r.CustomerStore.SetCustomerStatus(ctx, id, status, expectedVersion)
-	return linked(ctx, c, err)
+	return linked(ctx, c, err, nil)
 }
 
 // CustomerDelete is the resolver for the customerDelete field.
 func (r *mutationResolver) CustomerDelete(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
 	c, err := r.CustomerStore.DeleteCustomer(ctx, id)
-	return linked(ctx, c, err)
+	return linked(ctx, c, err, nil)
 }
 
 // UserCreate is the resolver for the userCreate field.
@@ -155,21 +155,13 @@ func (r *queryResolver) APITokens(ctx context.Context, first *int32, after *stri
 
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
-	c, err := r.CustomerStore.FindCustomerByID(ctx, id)
-	if models.ErrorKind(err) == models.NotFound {
-		return nil, nil
-	}
-	return linked(ctx, c, err)
+	return r.customer(ctx, id, selectedFields(ctx))
 }
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) (*models.CustomerPage, error) {
 	page := models.PageArgs{First: first, After: after, Last: last, Before: before, Offset: offset}
-	p, err := r.CustomerStore.FindCustomers(ctx, filter, orderBy, page)
-	if err != nil {
-		return nil, err
-	}
-	return p, loadersFor(ctx).linkCustomers(ctx, p.Nodes(), selectedNodeFields(ctx))
+	return r.customers(ctx, filter, orderBy, page, selectedNodeFields(ctx))
 }
 
 // User is the resolver for the user field.

@@ -40,7 +40,7 @@ type Loaders struct {
 	AuditEventsOfCustomer     nestedLoaders[*models.AuditEventPage]
 	AuditEventCountOfCustomer nestedLoaders[int]
 
-	findUsers    func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.User, error)
+	findUsers    func(context.Context, []models.ObjectID, *models.Fields[models.User]) (map[models.ObjectID]*models.User, error)
 	findInvoices func(context.Context, []models.ObjectID) (map[models.ObjectID]*models.Invoice, error)
 
 	mu     sync.Mutex
@@ -69,7 +69,9 @@ func newLoaders(r *Resolver) *Loaders {
 		findUsers: r.UserStore.FindUsersByIDs, findInvoices: r.InvoiceStore.FindInvoicesByIDs,
 	}
 	l.CustomerByID = byIDLoader(r.CustomerStore.FindCustomersByIDs, loaderCapacity, loaderWait)
-	l.UserByID = byIDLoader(l.findUsers, loaderCapacity, loaderWait)
+	l.UserByID = byIDLoader(func(ctx context.Context, ids []models.ObjectID) (map[models.ObjectID]*models.User, error) {
+		return l.findUsers(ctx, ids, nil)
+	}, loaderCapacity, loaderWait)
 	l.InvoiceByID = byIDLoader(l.findInvoices, loaderCapacity, loaderWait)
 	l.UsersOfCustomer.find = func(ctx context.Context, ids []models.ObjectID, a *nestedArgs) (map[models.ObjectID]*models.UserPage, error) {
 		return r.UserStore.FindUsersOfCustomers(ctx, ids, a.userFilter, a.userOrder, a.page)
@@ -183,13 +185,24 @@ var customerLinks = []struct {
 		func(c *models.Customer) *models.User { return c.UpdatedBy }, func(c *models.Customer, u *models.User) { c.UpdatedBy = u }},
 }
 
-// linkCustomers fills in the links of cs that selected names: one statement reads
-// the linked users of all of cs, one their last refill invoices. It serves the
+// customerSelection is what a request reads of the customers a resolver returns:
+// the fields selected on them, and the columns those need of the customers and of
+// their linked users. Nil columns are every column; rows read with fewer stay out of
+// the loaders, where another field could look for what they lack.
+type customerSelection struct {
+	fields  map[string]bool
+	columns *models.Fields[models.Customer]
+	users   *models.Fields[models.User]
+}
+
+// linkCustomers fills in the links of cs that sel selects: one statement reads the
+// linked users of all of cs, one their last refill invoices. It serves the
 // customers a resolver returns itself (a page, a lookup, a mutation's result),
 // whose selection is known before gqlgen walks it, so that the links are plain
 // fields: no goroutine and no loader round per link. It also caches cs and what it
 // read in the loaders, and makes cs one group for their nested connections.
-func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, selected map[string]bool) error {
+func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel customerSelection) error {
+	selected := sel.fields
 	g := &pageGroup{size: len(cs)}
 	l.mu.Lock()
 	for _, c := range cs {
@@ -207,11 +220,13 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sele
 			invoiceIDs = append(invoiceIDs, *id)
 		}
 	}
-	users, err := find(ctx, l.UserByID, l.findUsers, userIDs)
+	users, err := find(ctx, l.UserByID, func(ctx context.Context, ids []models.ObjectID) (map[models.ObjectID]*models.User, error) {
+		return l.findUsers(ctx, ids, sel.users)
+	}, userIDs, sel.users == nil)
 	if err != nil {
 		return err
 	}
-	invoices, err := find(ctx, l.InvoiceByID, l.findInvoices, invoiceIDs)
+	invoices, err := find(ctx, l.InvoiceByID, l.findInvoices, invoiceIDs, true)
 	if err != nil {
 		return err
 	}
@@ -224,7 +239,9 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sele
 		if id := c.LastAutomaticRefillInvoiceID; id != nil && selected["lastAutomaticRefillInvoice"] {
 			c.LastAutomaticRefillInvoice = invoices[*id]
 		}
-		l.CustomerByID.Prime(ctx, c.ID, c)
+		if sel.columns == nil {
+			l.CustomerByID.Prime(ctx, c.ID, c)
+		}
 	}
 	return nil
 }
@@ -240,9 +257,9 @@ func selectsLinks(selected map[string]bool) bool {
 	return selected["lastAutomaticRefillInvoice"]
 }
 
-// find reads ids with read, in one statement, and caches each result (nil for a
-// missing record) in loader.
-func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], read func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID) (map[models.ObjectID]*V, error) {
+// find reads ids with read, in one statement, and, when prime, caches each result
+// (nil for a missing record) in loader.
+func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID, *V], read func(context.Context, []models.ObjectID) (map[models.ObjectID]*V, error), ids []models.ObjectID, prime bool) (map[models.ObjectID]*V, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -251,24 +268,26 @@ func find[V any](ctx context.Context, loader *dataloader.Loader[models.ObjectID,
 		return nil, err
 	}
 	for _, id := range ids {
-		loader.Prime(ctx, id, found[id])
+		if prime {
+			loader.Prime(ctx, id, found[id])
+		}
 	}
 	return found, nil
 }
 
 // linked fills in the links of c, a customer a resolver returns (nil: none), that
-// the client selected (selected; nil: the field being resolved selects); err
-// passes through. Should the links fail to read, the
-// customer is still returned, its links null, with the error: a mutation that
-// committed must not look failed, or the client would retry it.
-func linked(ctx context.Context, c *models.Customer, err error, selected map[string]bool) (*models.Customer, error) {
+// sel selects (no fields: those the field being resolved selects); err passes
+// through. Should the links fail to read, the customer is still returned, its
+// links null, with the error: a mutation that committed must not look failed, or
+// the client would retry it.
+func linked(ctx context.Context, c *models.Customer, err error, sel customerSelection) (*models.Customer, error) {
 	if err != nil || c == nil {
 		return c, err
 	}
-	if selected == nil {
-		selected = selectedFields(ctx)
+	if sel.fields == nil {
+		sel.fields = selectedFields(ctx)
 	}
-	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selected); err != nil {
+	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, sel); err != nil {
 		graphql.AddError(ctx, err)
 	}
 	return c, nil

@@ -111,18 +111,20 @@ func compileQuery(c *graphql.OperationContext, sel ast.SelectionSet) (*plan, boo
 		case "__typename":
 			root.prepare = constantStep("Query")
 		case "customer":
-			write, selected, ok := compileCustomer(c, f.Selections)
+			names := newSelectionNames()
+			write, ok := compileCustomer(c, f.Selections, names)
 			if !ok {
 				return nil, false
 			}
-			root.prepare = customerStep(write, selected)
+			root.prepare = customerStep(write, names.selection())
 		case "customers":
-			write, selected, ok := compileCustomerPage(c, f.Selections)
+			names := newSelectionNames()
+			write, ok := compileCustomerPage(c, f.Selections, names)
 			if !ok {
 				return nil, false
 			}
 			root.nonNull = true
-			root.prepare = customersStep(write, selected)
+			root.prepare = customersStep(write, names.selection())
 		default:
 			return nil, false
 		}
@@ -138,14 +140,14 @@ func constantStep(typeName string) func(*Resolver, map[string]any) (step, map[st
 }
 
 // customerStep runs the customer query, as Query.customer's resolver does.
-func customerStep(write writeFunc[models.Customer], selected map[string]bool) func(*Resolver, map[string]any) (step, map[string]any, bool) {
+func customerStep(write writeFunc[models.Customer], sel customerSelection) func(*Resolver, map[string]any) (step, map[string]any, bool) {
 	return func(r *Resolver, raw map[string]any) (step, map[string]any, bool) {
 		var id models.ObjectID
 		if err := id.UnmarshalGQL(raw["id"]); err != nil {
 			return nil, nil, false
 		}
 		return func(ctx context.Context, b []byte) ([]byte, error) {
-			c, err := r.customer(ctx, id, selected)
+			c, err := r.customer(ctx, id, sel)
 			if err != nil || c == nil {
 				return appendNull(b), err
 			}
@@ -156,7 +158,7 @@ func customerStep(write writeFunc[models.Customer], selected map[string]bool) fu
 
 // customersStep runs the customers query, as Query.customers's resolver does, for
 // requests without filter and orderBy.
-func customersStep(write writeFunc[models.CustomerPage], selected map[string]bool) func(*Resolver, map[string]any) (step, map[string]any, bool) {
+func customersStep(write writeFunc[models.CustomerPage], sel customerSelection) func(*Resolver, map[string]any) (step, map[string]any, bool) {
 	return func(r *Resolver, raw map[string]any) (step, map[string]any, bool) {
 		if raw["filter"] != nil || raw["orderBy"] != nil {
 			return nil, nil, false
@@ -183,7 +185,7 @@ func customersStep(write writeFunc[models.CustomerPage], selected map[string]boo
 		args := map[string]any{"filter": (*models.CustomerFilter)(nil), "orderBy": []models.CustomerOrder(nil),
 			"first": page.First, "after": page.After, "last": page.Last, "before": page.Before, "offset": page.Offset}
 		return func(ctx context.Context, b []byte) ([]byte, error) {
-			p, err := r.customers(ctx, nil, nil, page, selected)
+			p, err := r.customers(ctx, nil, nil, page, sel)
 			if err != nil {
 				return b, err
 			}

@@ -59,19 +59,36 @@ func scalarFields[T any](table map[string]writeFunc[T]) func(graphql.CollectedFi
 	}
 }
 
-// compileCustomer compiles a selection on Customer, and returns the names of the
-// fields it selects (for linkCustomers).
-func compileCustomer(c *graphql.OperationContext, sel ast.SelectionSet) (writeFunc[models.Customer], map[string]bool, bool) {
-	selected := map[string]bool{}
+// selectionNames collects the names of the fields a plan selects on customers and
+// on their linked users, to read only the columns those need.
+type selectionNames struct{ customer, user map[string]bool }
+
+func newSelectionNames() selectionNames {
+	return selectionNames{customer: map[string]bool{}, user: map[string]bool{}}
+}
+
+// selection returns what linkCustomers and the stores need of names.
+func (names selectionNames) selection() customerSelection {
+	return customerSelection{fields: names.customer, columns: models.CustomerFields(names.customer), users: models.UserFields(names.user)}
+}
+
+// compileCustomer compiles a selection on Customer, and adds the names of the
+// fields it selects to names.
+func compileCustomer(c *graphql.OperationContext, sel ast.SelectionSet, names selectionNames) (writeFunc[models.Customer], bool) {
 	scalars := scalarFields(customerScalars)
-	write, ok := compileObject(c, sel, "Customer", func(f graphql.CollectedField) (writeFunc[models.Customer], bool) {
-		selected[f.Name] = true
+	userScalars := scalarFields(userScalars)
+	userField := func(f graphql.CollectedField) (writeFunc[models.User], bool) {
+		names.user[f.Name] = true
+		return userScalars(f)
+	}
+	return compileObject(c, sel, "Customer", func(f graphql.CollectedField) (writeFunc[models.Customer], bool) {
+		names.customer[f.Name] = true
 		if w, ok := scalars(f); ok {
 			return w, true
 		}
 		for _, link := range customerLinks {
 			if link.field == f.Name {
-				user, ok := compileObject(c, f.Selections, "User", scalarFields(userScalars))
+				user, ok := compileObject(c, f.Selections, "User", userField)
 				if !ok {
 					return nil, false
 				}
@@ -85,21 +102,12 @@ func compileCustomer(c *graphql.OperationContext, sel ast.SelectionSet) (writeFu
 		}
 		return nil, false
 	})
-	return write, selected, ok
 }
 
-// compileCustomerPage compiles a selection on CustomerConnection, and returns the
-// names of the fields selected on its customers.
-func compileCustomerPage(c *graphql.OperationContext, sel ast.SelectionSet) (writeFunc[models.CustomerPage], map[string]bool, bool) {
-	selected := map[string]bool{}
-	customer := func(sel ast.SelectionSet) (writeFunc[models.Customer], bool) {
-		w, names, ok := compileCustomer(c, sel)
-		for name := range names {
-			selected[name] = true
-		}
-		return w, ok
-	}
-	write, ok := compileObject(c, sel, "CustomerConnection", func(f graphql.CollectedField) (writeFunc[models.CustomerPage], bool) {
+// compileCustomerPage compiles a selection on CustomerConnection, and adds the
+// names of the fields it selects on customers to names.
+func compileCustomerPage(c *graphql.OperationContext, sel ast.SelectionSet, names selectionNames) (writeFunc[models.CustomerPage], bool) {
+	return compileObject(c, sel, "CustomerConnection", func(f graphql.CollectedField) (writeFunc[models.CustomerPage], bool) {
 		switch f.Name {
 		case "edges":
 			edge, ok := compileObject(c, f.Selections, "CustomerEdge", func(f graphql.CollectedField) (writeFunc[models.CustomerEdge], bool) {
@@ -107,7 +115,7 @@ func compileCustomerPage(c *graphql.OperationContext, sel ast.SelectionSet) (wri
 				case "cursor":
 					return func(b []byte, e *models.CustomerEdge) []byte { return appendString(b, e.Cursor) }, true
 				case "node":
-					node, ok := customer(f.Selections)
+					node, ok := compileCustomer(c, f.Selections, names)
 					return func(b []byte, e *models.CustomerEdge) []byte { return node(b, e.Node) }, ok
 				}
 				return nil, false
@@ -123,7 +131,7 @@ func compileCustomerPage(c *graphql.OperationContext, sel ast.SelectionSet) (wri
 				return append(b, ']')
 			}, ok
 		case "nodes":
-			node, ok := customer(f.Selections)
+			node, ok := compileCustomer(c, f.Selections, names)
 			return func(b []byte, p *models.CustomerPage) []byte {
 				b = append(b, '[')
 				for i := range p.Edges {
@@ -140,7 +148,6 @@ func compileCustomerPage(c *graphql.OperationContext, sel ast.SelectionSet) (wri
 		}
 		return nil, false
 	})
-	return write, selected, ok
 }
 
 var customerScalars = map[string]writeFunc[models.Customer]{

@@ -48,25 +48,25 @@ func (r *Resolver) Listener(dbURL string, logger *slog.Logger) *models.Listener 
 	return &models.Listener{URL: dbURL, Logger: logger, Channels: append([]models.Channel{r.Callers.Channel()}, r.Feed.Channels(logger)...)}
 }
 
-// customer is the customer query: the customer with id, with the links among
-// selected filled in, or nil when there is none the caller may see. Both the
-// resolver and plans (plans.go) run it.
-func (r *Resolver) customer(ctx context.Context, id models.ObjectID, selected map[string]bool) (*models.Customer, error) {
-	c, err := r.CustomerStore.FindCustomerByID(ctx, id)
+// customer is the customer query: the customer with id, with what sel selects
+// filled in, or nil when there is none the caller may see. Both the resolver and
+// plans (plans.go) run it.
+func (r *Resolver) customer(ctx context.Context, id models.ObjectID, sel customerSelection) (*models.Customer, error) {
+	c, err := r.CustomerStore.FindCustomerByID(ctx, id, sel.columns)
 	if models.ErrorKind(err) == models.NotFound {
 		return nil, nil
 	}
-	return linked(ctx, c, err, selected)
+	return linked(ctx, c, err, sel)
 }
 
-// customers is the customers query: one page, with the links among selected filled
-// in on each customer. Both the resolver and plans run it.
-func (r *Resolver) customers(ctx context.Context, filter *models.CustomerFilter, order []models.CustomerOrder, page models.PageArgs, selected map[string]bool) (*models.CustomerPage, error) {
-	p, err := r.CustomerStore.FindCustomers(ctx, filter, order, page)
+// customers is the customers query: one page, with what sel selects filled in on
+// each customer. Both the resolver and plans run it.
+func (r *Resolver) customers(ctx context.Context, filter *models.CustomerFilter, order []models.CustomerOrder, page models.PageArgs, sel customerSelection) (*models.CustomerPage, error) {
+	p, err := r.CustomerStore.FindCustomers(ctx, filter, order, page, sel.columns)
 	if err != nil {
 		return nil, err
 	}
-	return p, loadersFor(ctx).linkCustomers(ctx, p.Nodes(), selected)
+	return p, loadersFor(ctx).linkCustomers(ctx, p.Nodes(), sel)
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

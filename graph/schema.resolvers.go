@@ -79,25 +79,25 @@ func (r *invoiceConnectionResolver) TotalCount(ctx context.Context, obj *models.
 // CustomerCreate is the resolver for the customerCreate field.
 func (r *mutationResolver) CustomerCreate(ctx context.Context, input model.CustomerCreateInput) (*models.Customer, error) {
 	c, err := r.CustomerStore.CreateCustomer(ctx, customerCreateInput(input))
-	return linked(ctx, c, models.WithFieldPrefix(err, "input"), nil)
+	return linked(ctx, c, models.WithFieldPrefix(err, "input"), customerSelection{})
 }
 
 // CustomerPatch is the resolver for the customerPatch field.
 func (r *mutationResolver) CustomerPatch(ctx context.Context, id models.ObjectID, patch model.CustomerPatch, expectedVersion *int32) (*models.Customer, error) {
 	c, err := r.CustomerStore.PatchCustomer(ctx, id, customerPatch(patch), expectedVersion)
-	return linked(ctx, c, models.WithFieldPrefix(err, "patch"), nil)
+	return linked(ctx, c, models.WithFieldPrefix(err, "patch"), customerSelection{})
 }
 
 // CustomerSetStatus is the resolver for the customerSetStatus field.
 func (r *mutationResolver) CustomerSetStatus(ctx context.Context, id models.ObjectID, status models.CustomerStatus, expectedVersion *int32) (*models.Customer, error) {
 	c, err := r.CustomerStore.SetCustomerStatus(ctx, id, status, expectedVersion)
-	return linked(ctx, c, err, nil)
+	return linked(ctx, c, err, customerSelection{})
 }
 
 // CustomerDelete is the resolver for the customerDelete field.
 func (r *mutationResolver) CustomerDelete(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
 	c, err := r.CustomerStore.DeleteCustomer(ctx, id)
-	return linked(ctx, c, err, nil)
+	return linked(ctx, c, err, customerSelection{})
 }
 
 // UserCreate is the resolver for the userCreate field.
@@ -155,13 +155,13 @@ func (r *queryResolver) APITokens(ctx context.Context, first *int32, after *stri
 
 // Customer is the resolver for the customer field.
 func (r *queryResolver) Customer(ctx context.Context, id models.ObjectID) (*models.Customer, error) {
-	return r.customer(ctx, id, selectedFields(ctx))
+	return r.customer(ctx, id, customerSelection{fields: selectedFields(ctx)})
 }
 
 // Customers is the resolver for the customers field.
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy []models.CustomerOrder, first *int32, after *string, last *int32, before *string, offset *int32) (*models.CustomerPage, error) {
 	page := models.PageArgs{First: first, After: after, Last: last, Before: before, Offset: offset}
-	return r.customers(ctx, filter, orderBy, page, selectedNodeFields(ctx))
+	return r.customers(ctx, filter, orderBy, page, customerSelection{fields: selectedNodeFields(ctx)})
 }
 
 // User is the resolver for the user field.
@@ -195,7 +195,7 @@ func (r *subscriptionResolver) CustomerChanged(ctx context.Context, id models.Ob
 		return forward(ctx, r.Resolver, sub, release, nil), nil
 	}
 	return forward(ctx, r.Resolver, sub, release, func(ctx context.Context, c *models.Customer) error {
-		return loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, selected)
+		return loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, customerSelection{fields: selected})
 	}), nil
 }
 

@@ -2,19 +2,83 @@ package models
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 )
 
-// columns names a model's columns and, for one row of it, pointers to its fields in
-// the same order. The hottest reads (a customer by id, a page of customers, the
-// users a page links to) scan their rows straight into the fields: a profile of
-// those requests found GORM's reflection, in scanning, to be as costly as the
-// statement itself. GORM still builds and sends the statement, so its callbacks
-// count, log and trace it as any other.
+// columns names some of a model's columns and, for one row of it, pointers to
+// their fields in the same order. The hottest reads (a customer by id, a page of
+// customers, the users a page links to) scan their rows straight into the fields:
+// a profile of those requests found GORM's reflection, in scanning, to be as costly
+// as the statement itself. GORM still builds and sends the statement, so its
+// callbacks count, log and trace it as any other.
 type columns[T any] struct {
-	names  string
-	fields func(*T) []any
+	names string
+	cols  []column[T]
+}
+
+// column is one column of a model: its name, the API fields that read it, and where
+// a row keeps it.
+type column[T any] struct {
+	name   string
+	fields []string
+	ptr    func(*T) any
+}
+
+func newColumns[T any](cols ...column[T]) *columns[T] {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	return &columns[T]{names: strings.Join(names, ", "), cols: cols}
+}
+
+// fields returns the pointers to the fields of t that the columns fill.
+func (c *columns[T]) fields(t *T) []any {
+	out := make([]any, len(c.cols))
+	for i, col := range c.cols {
+		out[i] = col.ptr(t)
+	}
+	return out
+}
+
+// only returns the columns that the API fields named in fields read, and the first
+// column (the id) always; nil fields: all of them.
+func (c *columns[T]) only(fields map[string]bool) *columns[T] {
+	if fields == nil {
+		return c
+	}
+	var out []column[T]
+	for i, col := range c.cols {
+		if i == 0 || slices.ContainsFunc(col.fields, func(f string) bool { return fields[f] }) {
+			out = append(out, col)
+		}
+	}
+	return newColumns(out...)
+}
+
+// Fields are the columns of a model that a request reads: the GraphQL layer, which
+// knows the selection, asks for them, and a row read through them has only those
+// fields filled in. Nil is every column.
+type Fields[T any] struct{ cols *columns[T] }
+
+// CustomerFields returns the customer columns that the API fields named in names
+// read (links, such as adminUser, read their id columns).
+func CustomerFields(names map[string]bool) *Fields[Customer] {
+	return &Fields[Customer]{customerColumns.only(names)}
+}
+
+// UserFields returns the user columns that the API fields named in names read.
+func UserFields(names map[string]bool) *Fields[User] { return &Fields[User]{userColumns.only(names)} }
+
+// columnsOf returns the columns of f, all of them for nil.
+func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
+	if f == nil {
+		return all
+	}
+	return f.cols
 }
 
 // scanRows runs q, which selects cols, and reads each row into a new T.
@@ -35,30 +99,64 @@ func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 	return out, rows.Err()
 }
 
-// customerColumns are every column of customers, as Customer maps them.
-var customerColumns = &columns[Customer]{
-	names: "id, name, status, website_url, logo, credit, admin_user_id, billing_user_id, call_recording_user_id, " +
-		"support_user_id, call_forwarding_call_limit, automatic_refill_amount, low_balance_alert_amount, " +
-		"low_balance_alert_at, low_balance_alert_count, last_automatic_refill_invoice_id, international_calling, " +
-		"created_by_ip, call_debug, media_bypass, account_lock, call_recording, cdr_retention, cnam_look_ups, " +
-		"hold_music, transcribe_calls, max_outbound_call_rate, default_bill_method, version, created_at, updated_at, " +
-		"created_by_id, updated_by_id",
-	fields: func(c *Customer) []any {
-		return []any{&c.ID, &c.Name, &c.Status, &c.WebsiteURL, &c.Logo, &c.Credit, &c.AdminUserID, &c.BillingUserID,
-			&c.CallRecordingUserID, &c.SupportUserID, &c.CallForwardingCallLimit, &c.AutomaticRefillAmount,
-			&c.LowBalanceAlertAmount, &c.LowBalanceAlertAt, &c.LowBalanceAlertCount, &c.LastAutomaticRefillInvoiceID,
-			&c.InternationalCalling, &c.CreatedByIP, &c.CallDebug, &c.MediaBypass, &c.AccountLock, &c.CallRecording,
-			&c.CDRRetention, &c.CnamLookUps, &c.HoldMusic, &c.TranscribeCalls, &c.MaxOutboundCallRate,
-			&c.DefaultBillMethod, &c.Version, &c.CreatedAt, &c.UpdatedAt, &c.CreatedByID, &c.UpdatedByID}
-	},
+func customerColumn(name string, ptr func(*Customer) any, fields ...string) column[Customer] {
+	return column[Customer]{name: name, fields: fields, ptr: ptr}
 }
 
-// userColumns are every column of users, as User maps them.
-var userColumns = &columns[User]{
-	names: "id, customer_id, email, first, last, status, admin_permission, billing_permission, super_admin_permission, " +
-		"version, created_at, updated_at",
-	fields: func(u *User) []any {
-		return []any{&u.ID, &u.CustomerID, &u.Email, &u.First, &u.Last, &u.Status, &u.AdminPermission,
-			&u.BillingPermission, &u.SuperAdminPermission, &u.Version, &u.CreatedAt, &u.UpdatedAt}
-	},
+// customerColumns are every column of customers, as Customer maps them, the id first.
+var customerColumns = newColumns(
+	customerColumn("id", func(c *Customer) any { return &c.ID }, "id"),
+	customerColumn("name", func(c *Customer) any { return &c.Name }, "name"),
+	customerColumn("status", func(c *Customer) any { return &c.Status }, "status"),
+	customerColumn("website_url", func(c *Customer) any { return &c.WebsiteURL }, "websiteUrl"),
+	customerColumn("logo", func(c *Customer) any { return &c.Logo }, "logo"),
+	customerColumn("credit", func(c *Customer) any { return &c.Credit }, "credit"),
+	customerColumn("admin_user_id", func(c *Customer) any { return &c.AdminUserID }, "adminUserId", "adminUser"),
+	customerColumn("billing_user_id", func(c *Customer) any { return &c.BillingUserID }, "billingUserId", "billingUser"),
+	customerColumn("call_recording_user_id", func(c *Customer) any { return &c.CallRecordingUserID }, "callRecordingUserId", "callRecordingUser"),
+	customerColumn("support_user_id", func(c *Customer) any { return &c.SupportUserID }, "supportUserId", "supportUser"),
+	customerColumn("call_forwarding_call_limit", func(c *Customer) any { return &c.CallForwardingCallLimit }, "callForwardingCallLimit"),
+	customerColumn("automatic_refill_amount", func(c *Customer) any { return &c.AutomaticRefillAmount }, "automaticRefillAmount"),
+	customerColumn("low_balance_alert_amount", func(c *Customer) any { return &c.LowBalanceAlertAmount }, "lowBalanceAlertAmount"),
+	customerColumn("low_balance_alert_at", func(c *Customer) any { return &c.LowBalanceAlertAt }, "lowBalanceAlertAt"),
+	customerColumn("low_balance_alert_count", func(c *Customer) any { return &c.LowBalanceAlertCount }, "lowBalanceAlertCount"),
+	customerColumn("last_automatic_refill_invoice_id", func(c *Customer) any { return &c.LastAutomaticRefillInvoiceID },
+		"lastAutomaticRefillInvoiceId", "lastAutomaticRefillInvoice"),
+	customerColumn("international_calling", func(c *Customer) any { return &c.InternationalCalling }, "internationalCalling"),
+	customerColumn("created_by_ip", func(c *Customer) any { return &c.CreatedByIP }, "createdByIP"),
+	customerColumn("call_debug", func(c *Customer) any { return &c.CallDebug }, "callDebug"),
+	customerColumn("media_bypass", func(c *Customer) any { return &c.MediaBypass }, "mediaBypass"),
+	customerColumn("account_lock", func(c *Customer) any { return &c.AccountLock }, "accountLock"),
+	customerColumn("call_recording", func(c *Customer) any { return &c.CallRecording }, "callRecording"),
+	customerColumn("cdr_retention", func(c *Customer) any { return &c.CDRRetention }, "cdrRetention"),
+	customerColumn("cnam_look_ups", func(c *Customer) any { return &c.CnamLookUps }, "cnamLookUps"),
+	customerColumn("hold_music", func(c *Customer) any { return &c.HoldMusic }, "holdMusic"),
+	customerColumn("transcribe_calls", func(c *Customer) any { return &c.TranscribeCalls }, "transcribeCalls"),
+	customerColumn("max_outbound_call_rate", func(c *Customer) any { return &c.MaxOutboundCallRate }, "maxOutboundCallRate"),
+	customerColumn("default_bill_method", func(c *Customer) any { return &c.DefaultBillMethod }, "defaultBillMethod"),
+	customerColumn("version", func(c *Customer) any { return &c.Version }, "version"),
+	customerColumn("created_at", func(c *Customer) any { return &c.CreatedAt }, "createdAt"),
+	customerColumn("updated_at", func(c *Customer) any { return &c.UpdatedAt }, "updatedAt"),
+	customerColumn("created_by_id", func(c *Customer) any { return &c.CreatedByID }, "createdBy"),
+	customerColumn("updated_by_id", func(c *Customer) any { return &c.UpdatedByID }, "updatedBy"),
+)
+
+func userColumn(name string, ptr func(*User) any, fields ...string) column[User] {
+	return column[User]{name: name, fields: fields, ptr: ptr}
 }
+
+// userColumns are every column of users, as User maps them, the id first.
+var userColumns = newColumns(
+	userColumn("id", func(u *User) any { return &u.ID }, "id"),
+	userColumn("customer_id", func(u *User) any { return &u.CustomerID }, "customerId", "customer"),
+	userColumn("email", func(u *User) any { return &u.Email }, "email"),
+	userColumn("first", func(u *User) any { return &u.First }, "first"),
+	userColumn("last", func(u *User) any { return &u.Last }, "last"),
+	userColumn("status", func(u *User) any { return &u.Status }, "status"),
+	userColumn("admin_permission", func(u *User) any { return &u.AdminPermission }, "adminPermission"),
+	userColumn("billing_permission", func(u *User) any { return &u.BillingPermission }, "billingPermission"),
+	userColumn("super_admin_permission", func(u *User) any { return &u.SuperAdminPermission }, "superAdminPermission"),
+	userColumn("version", func(u *User) any { return &u.Version }, "version"),
+	userColumn("created_at", func(u *User) any { return &u.CreatedAt }, "createdAt"),
+	userColumn("updated_at", func(u *User) any { return &u.UpdatedAt }, "updatedAt"),
+)

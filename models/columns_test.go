@@ -56,3 +56,25 @@ func checkColumns[T any](t *testing.T, db *gorm.DB, table string, model *T, cols
 		t.Errorf("%s: a row scanned through the columns (-GORM's +scanned):\n%s", table, d)
 	}
 }
+
+// TestColumnsOnly: a selection reads the id and the columns its fields need, a link
+// its id column; nil reads every column.
+func TestColumnsOnly(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		fields map[string]bool
+		want   string
+	}{
+		{map[string]bool{"name": true, "adminUser": true, "adminUserId": true, "updatedBy": true, "__typename": true},
+			"id, name, admin_user_id, updated_by_id"},
+		{map[string]bool{}, "id"},
+		{nil, customerColumns.names},
+	} {
+		if got := CustomerFields(tt.fields).cols.names; got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.fields, got, tt.want)
+		}
+	}
+	if got, want := UserFields(map[string]bool{"email": true, "customer": true}).cols.names, "id, customer_id, email"; got != want {
+		t.Errorf("users: %q, want %q", got, want)
+	}
+}

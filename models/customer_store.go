@@ -46,13 +46,15 @@ func (p *CustomerPage) Nodes() []*Customer {
 	return out
 }
 
-// FindCustomerByID returns the customer with id, or a NotFound error when there is
-// none or the caller may not see it. Errors: Unauthenticated, NotFound.
-func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID) (*Customer, error) {
+// FindCustomerByID returns the customer with id, with fields filled in (nil: all),
+// or a NotFound error when there is none or the caller may not see it. Errors:
+// Unauthenticated, NotFound.
+func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID, fields *Fields[Customer]) (*Customer, error) {
 	if err := requireVisibleCustomer(ctx, id); err != nil {
 		return nil, err
 	}
-	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+customerColumns.names+" FROM customers WHERE id = ?", id), customerColumns)
+	cols := columnsOf(fields, customerColumns)
+	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM customers WHERE id = ?", id), cols)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("find customer %s: %w", id, err)
@@ -76,10 +78,11 @@ func findByID[T any](ctx context.Context, db *gorm.DB, noun string, id ObjectID)
 }
 
 // FindCustomers returns one page of the customers that match filter and that the
-// caller may see, in order.
+// caller may see, in order, with fields filled in (nil: all; every one when order
+// is given, whose keys the cursors need).
 // Invalid arguments are Invalid errors naming the argument ("filter.name.in",
 // "after", "first").
-func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilter, order []CustomerOrder, page PageArgs) (*CustomerPage, error) {
+func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilter, order []CustomerOrder, page PageArgs, fields *Fields[Customer]) (*CustomerPage, error) {
 	cond, args, err := filterSQL(filter, buildCustomerWhere)
 	if err != nil {
 		return nil, err
@@ -88,7 +91,11 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if err != nil {
 		return nil, err
 	}
-	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page, customerColumns)
+	cols := columnsOf(fields, customerColumns)
+	if len(order) > 0 {
+		cols = customerColumns
+	}
+	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page, cols)
 	if err != nil {
 		return nil, err
 	}

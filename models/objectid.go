@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // ObjectID is a 12-byte record id: 4-byte big-endian Unix seconds, 5 random bytes
@@ -120,27 +122,21 @@ func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }
 // idArray is a set of ids as one bytea[] parameter, for "id = ANY(?)": one
 // statement text whatever the number of ids, so that it is prepared once per
 // connection, where "id IN (…)" is a new statement, planned anew, for every count.
-// Duplicates are sent once.
-type idArray []ObjectID
+// A struct, so that GORM passes it on as one value instead of expanding it into a
+// list, which pgx sends as a binary array.
+type idArray struct{ pgtype.FlatArray[[]byte] }
 
-// Value writes the ids as a PostgreSQL array literal of hexadecimal byteas.
-func (ids idArray) Value() (driver.Value, error) {
+// newIDArray returns ids as an idArray, each once.
+func newIDArray(ids []ObjectID) idArray {
 	seen := make(map[ObjectID]bool, len(ids))
-	b := make([]byte, 0, 2+len(ids)*(len(ObjectID{})*2+6))
-	b = append(b, '{')
-	for _, id := range ids {
-		if seen[id] {
-			continue
+	out := make(pgtype.FlatArray[[]byte], 0, len(ids))
+	for i := range ids {
+		if !seen[ids[i]] {
+			seen[ids[i]] = true
+			out = append(out, ids[i][:])
 		}
-		if len(seen) > 0 {
-			b = append(b, ',')
-		}
-		seen[id] = true
-		b = append(b, `"\\x`...)
-		b = hex.AppendEncode(b, id[:])
-		b = append(b, '"')
 	}
-	return string(append(b, '}')), nil
+	return idArray{out}
 }
 
 // MustParseObjectID is ParseObjectID for ids written in code; it panics on a bad one.

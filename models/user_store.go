@@ -84,15 +84,17 @@ func (s *UserStore) FindUserByID(ctx context.Context, id ObjectID) (*User, error
 	return findByID[User](ctx, q, "user", id)
 }
 
-// FindUsersByIDs returns the users with the given ids, by id, in one statement.
+// FindUsersByIDs returns the users with the given ids, by id, in one statement,
+// with fields filled in (nil: all).
 // Ids with no user are absent from the map.
-func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID) (map[ObjectID]*User, error) {
+func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID, fields *Fields[User]) (map[ObjectID]*User, error) {
 	cond, args, err := scope(ctx, "customer_id")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+userColumns.names+" FROM users WHERE id = ANY(?) AND "+cond,
-		append([]any{idArray(ids)}, args...)...), userColumns)
+	cols := columnsOf(fields, userColumns)
+	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM users WHERE id = ANY(?) AND "+cond,
+		append([]any{newIDArray(ids)}, args...)...), cols)
 	if err != nil {
 		return nil, fmt.Errorf("find users by ids: %w", err)
 	}
@@ -311,7 +313,7 @@ func linkedField(c *Customer, id ObjectID) string {
 // findByIDs loads the rows of T whose id is in ids, in one statement, by id.
 func findByIDs[T any](ctx context.Context, db *gorm.DB, ids []ObjectID, idOf func(*T) ObjectID) (map[ObjectID]*T, error) {
 	var rows []*T
-	if err := db.WithContext(ctx).Where("id = ANY(?)", idArray(ids)).Find(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Where("id = ANY(?)", newIDArray(ids)).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find by ids: %w", err)
 	}
 	out := make(map[ObjectID]*T, len(rows))

@@ -4,10 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -153,11 +157,18 @@ func makeOrdering[T any, O any, F ~string](order []O, keys map[F]sortKey[T], id 
 // Cursors signs and checks the opaque cursors of every connection.
 type Cursors struct {
 	key []byte
+	// macs holds keyed HMACs for reuse: a page signs a cursor per row, and keying
+	// a new HMAC costs more than signing a cursor.
+	macs sync.Pool
 }
 
 // NewCursors returns a codec that signs with key (HMAC-SHA256). Every replica of the
 // service must share the key, or cursors fail on the replica that did not sign them.
-func NewCursors(key []byte) *Cursors { return &Cursors{key: slices.Clone(key)} }
+func NewCursors(key []byte) *Cursors {
+	c := &Cursors{key: slices.Clone(key)}
+	c.macs.New = func() any { return hmac.New(sha256.New, c.key) }
+	return c
+}
 
 // cursorPayload is what a cursor carries: the ordering it was taken under and the
 // row's key values, id last.
@@ -168,32 +179,52 @@ type cursorPayload struct {
 
 const cursorVersion = 1
 
-func (c *Cursors) mac(payload []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
+// mac appends the signature of payload to b.
+func (c *Cursors) mac(b, payload []byte) []byte {
+	m := c.macs.Get().(hash.Hash)
+	defer c.macs.Put(m)
+	m.Reset()
 	m.Write([]byte{cursorVersion})
 	m.Write(payload)
-	return m.Sum(nil)[:16]
+	var sum [sha256.Size]byte
+	return append(b, m.Sum(sum[:0])[:16]...)
 }
 
-func encodeCursor[T any](c *Cursors, o ordering[T], row *T) (string, error) {
-	p := cursorPayload{Order: o.signature(), Values: make([]json.RawMessage, len(o))}
-	for i, k := range o {
-		v := k.value(row)
-		if t, ok := v.(time.Time); ok {
-			v = t.UTC().Format(time.RFC3339Nano)
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", fmt.Errorf("encode cursor: %w", err)
-		}
-		p.Values[i] = b
-	}
-	payload, err := json.Marshal(p)
+// encodeCursors returns the cursors of rows in ordering o: the version, the
+// signature and the JSON of a cursorPayload, in URL-safe base64. The JSON is
+// written here, as encoding/json would write it, since every row of a page has one.
+func encodeCursors[T any](c *Cursors, o ordering[T], rows []*T) ([]string, error) {
+	order, err := json.Marshal(o.signature())
 	if err != nil {
-		return "", fmt.Errorf("encode cursor: %w", err)
+		return nil, fmt.Errorf("encode cursor: %w", err)
 	}
-	buf := append([]byte{cursorVersion}, c.mac(payload)...)
-	return base64.RawURLEncoding.EncodeToString(append(buf, payload...)), nil
+	prefix := append(append([]byte(`{"o":`), order...), `,"v":[`...)
+	var payload, buf []byte
+	out := make([]string, len(rows))
+	for r, row := range rows {
+		payload = append(payload[:0], prefix...)
+		for i, k := range o {
+			if i > 0 {
+				payload = append(payload, ',')
+			}
+			switch v := k.value(row).(type) {
+			case ObjectID:
+				payload = append(hex.AppendEncode(append(payload, '"'), v[:]), '"')
+			case time.Time:
+				payload = strconv.AppendQuote(payload, v.UTC().Format(time.RFC3339Nano))
+			default:
+				b, err := json.Marshal(v)
+				if err != nil {
+					return nil, fmt.Errorf("encode cursor: %w", err)
+				}
+				payload = append(payload, b...)
+			}
+		}
+		payload = append(payload, "]}"...)
+		buf = append(c.mac(append(buf[:0], cursorVersion), payload), payload...)
+		out[r] = base64.RawURLEncoding.EncodeToString(buf)
+	}
+	return out, nil
 }
 
 // decodeCursor checks a cursor's signature and ordering and returns its key values,
@@ -205,7 +236,7 @@ func decodeCursor[T any](c *Cursors, o ordering[T], field, s string) ([]any, err
 		return nil, bad
 	}
 	sig, payload := raw[1:17], raw[17:]
-	if !hmac.Equal(sig, c.mac(payload)) {
+	if !hmac.Equal(sig, c.mac(nil, payload)) {
 		return nil, bad
 	}
 	var p cursorPayload
@@ -348,13 +379,9 @@ func (pq *pageQuery[T]) finish(c *Cursors, rows []*T) ([]*T, []string, PageInfo,
 	} else {
 		info.HasNextPage, info.HasPreviousPage = more, p.After != nil || earlier
 	}
-	cursors := make([]string, len(rows))
-	for i, r := range rows {
-		s, err := encodeCursor(c, pq.ordering, r)
-		if err != nil {
-			return nil, nil, info, err
-		}
-		cursors[i] = s
+	cursors, err := encodeCursors(c, pq.ordering, rows)
+	if err != nil {
+		return nil, nil, info, err
 	}
 	if len(cursors) > 0 {
 		info.StartCursor, info.EndCursor = &cursors[0], &cursors[len(cursors)-1]

@@ -80,3 +80,38 @@ func TestLogSafeError(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesArePlannedOnce: PostgreSQL plans a prepared page statement once and
+// reuses the plan, rather than planning each execution anew, which a LIMIT sent as
+// a parameter forced (it cost PostgreSQL more than the page itself).
+func TestPagesArePlannedOnce(t *testing.T) {
+	t.Parallel()
+	db, err := models.OpenDB(models.DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO customers (name) SELECT 'C' || i FROM generate_series(1, 10000) AS i`).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		var rows []models.Customer
+		after := models.ObjectID{byte(i)}
+		if err := db.Where("id > ?", after).Order("id").Limit(51).Find(&rows).Error; err != nil || len(rows) != 51 {
+			t.Fatalf("page: %d rows, %v", len(rows), err)
+		}
+	}
+	var plans []struct {
+		Statement                 string
+		GenericPlans, CustomPlans int
+	}
+	err = db.Raw(`SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT * FROM "customers"%'`).Scan(&plans).Error
+	if err != nil || len(plans) != 1 {
+		t.Fatalf("prepared page statements: %+v, %v; want 1", plans, err)
+	}
+	for _, p := range plans {
+		if !strings.Contains(p.Statement, "LIMIT 51") || p.CustomPlans > 5 || p.GenericPlans == 0 {
+			t.Errorf("%q: %d custom and %d generic plans; want LIMIT 51 in the statement, at most 5 custom plans, then the generic one",
+				p.Statement, p.CustomPlans, p.GenericPlans)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudcomms/customers/graph"
 )
@@ -29,16 +30,20 @@ func (a *api) answer(user, query, op string, vars map[string]any) (int, string) 
 }
 
 // planned reports whether the access log's last request line says a plan answered.
+// The line is written once the answer is sent, so it may come after the client has
+// read the answer.
 func (a *api) planned() bool {
 	a.t.Helper()
-	lines := strings.Split(strings.TrimSpace(a.logs.String()), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		var rec struct {
-			Msg  string
-			Plan bool
-		}
-		if json.Unmarshal([]byte(lines[i]), &rec) == nil && rec.Msg == "request" {
-			return rec.Plan
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		lines := strings.Split(strings.TrimSpace(a.logs.String()), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			var rec struct {
+				Msg  string
+				Plan bool
+			}
+			if json.Unmarshal([]byte(lines[i]), &rec) == nil && rec.Msg == "request" {
+				return rec.Plan
+			}
 		}
 	}
 	a.t.Fatal("no request in the access log")

@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -36,7 +38,7 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	start := graphql.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}))
+		respond(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}))
 		return
 	}
 	var params graphql.RawParams
@@ -44,7 +46,7 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	dec.UseNumber()
 	if err := dec.Decode(&params); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
-		writeResponse(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v", err)}))
+		respond(w, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("json request body could not be decoded: %v", err)}))
 		return
 	}
 	params.Headers = r.Header
@@ -60,11 +62,19 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 			}
 		}
 		w.WriteHeader(status)
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
+		respond(w, exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeResponse(w, responses(ctx))
+	respond(w, responses(ctx))
+}
+
+// respond writes r with its length: past 2 KiB, net/http would otherwise send a
+// page of customers in chunks.
+func respond(w http.ResponseWriter, r *graphql.Response) {
+	b := appendResponse(nil, r)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
 }
 
 // responseContentType is gqlgen's choice of media type for the Accept header.
@@ -87,12 +97,11 @@ func responseContentType(accept string) string {
 	return contentTypeGraphQLResponse
 }
 
-// writeResponse writes r as encoding/json writes a graphql.Response, its data
+// appendResponse appends r as encoding/json writes a graphql.Response, its data
 // copied as it is.
-func writeResponse(w io.Writer, r *graphql.Response) {
+func appendResponse(b []byte, r *graphql.Response) []byte {
 	if r == nil {
-		_, _ = io.WriteString(w, "null")
-		return
+		return append(b, "null"...)
 	}
 	rest, err := json.Marshal(struct {
 		Label      string         `json:"label,omitempty"`
@@ -103,7 +112,7 @@ func writeResponse(w io.Writer, r *graphql.Response) {
 	if err != nil {
 		panic(err) // as gqlgen's transports: an extension that JSON cannot write is a bug
 	}
-	b := make([]byte, 0, len(r.Data)+len(rest)+64)
+	b = slices.Grow(b, len(r.Data)+len(rest)+64)
 	b = append(b, '{')
 	if len(r.Errors) > 0 {
 		errs, err := json.Marshal(r.Errors)
@@ -126,5 +135,5 @@ func writeResponse(w io.Writer, r *graphql.Response) {
 	} else {
 		b = append(b, '}')
 	}
-	_, _ = w.Write(b)
+	return b
 }

@@ -1,11 +1,17 @@
 package models
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
 )
 
 // columns names some of a model's columns and, for one row of it, pointers to
@@ -81,14 +87,27 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 	return f.cols
 }
 
-// scanRows runs q, which selects cols, and reads each row into a new T.
+// scanRows runs q, which selects cols, and reads each row into a new T: with pgx
+// itself where the statement runs on the pool (rowQuery), else through
+// database/sql (in a transaction, on a read replica).
 func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
+	var out []*T
+	scanned := false
+	rows, err := q.Set(nativeScanKey, nativeScan(func(rows pgx.Rows) error {
+		scanned = true
+		for rows.Next() {
+			t := new(T)
+			if err := rows.Scan(cols.fields(t)...); err != nil {
+				return fmt.Errorf("scan: %w", err)
+			}
+			out = append(out, t)
+		}
+		return rows.Err()
+	})).Rows()
+	if err != nil || scanned {
+		return out, err
 	}
 	defer rows.Close()
-	var out []*T
 	for rows.Next() {
 		t := new(T)
 		if err := rows.Scan(cols.fields(t)...); err != nil {
@@ -97,6 +116,83 @@ func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// nativeScan reads the rows of a statement run by rowQuery.
+type nativeScan func(pgx.Rows) error
+
+// nativeScanKey is the GORM setting that carries a statement's nativeScan.
+const nativeScanKey = "customers:native_scan"
+
+// rowQuery is GORM's row callback, except that a statement that carries a
+// nativeScan and runs on the connection pool has its rows read by pgx itself, on
+// a connection of the same pool: database/sql turns every value into a
+// driver.Value and then converts it again into its field, which cost a page of
+// customers a fifth of its CPU. GORM still builds the statement, and its other
+// callbacks (counting, tracing) and its logger see it as any other.
+func rowQuery(db *gorm.DB) {
+	scan, _ := db.Statement.Settings.Load(nativeScanKey)
+	pool, ok := db.Statement.ConnPool.(*sql.DB)
+	if scan == nil || !ok {
+		callbacks.RowQuery(db)
+		return
+	}
+	if db.Error != nil {
+		return
+	}
+	callbacks.BuildQuerySQL(db)
+	if db.DryRun || db.Error != nil {
+		return
+	}
+	db.Statement.Settings.Delete("rows")
+	db.Error = queryNative(db.Statement.Context, pool, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan))
+	db.RowsAffected = -1
+}
+
+// queryNative runs query on a connection of pool with pgx, and scan reads its rows.
+func queryNative(ctx context.Context, pool *sql.DB, query string, args []any, scan nativeScan) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("query: the pool's connections are %T, not pgx's", driverConn)
+		}
+		rows, err := c.Conn().Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return scan(rows)
+	})
+}
+
+// nullAddress scans an inet column, which pgx does not scan into a string by
+// itself, into a nullable string as PostgreSQL writes it: an address without its
+// mask (the column holds only single addresses; pgx writes "10.1.2.3/32").
+type nullAddress struct{ dst **string }
+
+func (n nullAddress) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case nil:
+		*n.dst = nil
+		return nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("scan %T into an address", src)
+	}
+	if p, err := netip.ParsePrefix(s); err == nil && p.Bits() == p.Addr().BitLen() {
+		s = p.Addr().String()
+	}
+	*n.dst = &s
+	return nil
 }
 
 func customerColumn(name string, ptr func(*Customer) any, fields ...string) column[Customer] {
@@ -123,7 +219,7 @@ var customerColumns = newColumns(
 	customerColumn("last_automatic_refill_invoice_id", func(c *Customer) any { return &c.LastAutomaticRefillInvoiceID },
 		"lastAutomaticRefillInvoiceId", "lastAutomaticRefillInvoice"),
 	customerColumn("international_calling", func(c *Customer) any { return &c.InternationalCalling }, "internationalCalling"),
-	customerColumn("created_by_ip", func(c *Customer) any { return &c.CreatedByIP }, "createdByIP"),
+	customerColumn("created_by_ip", func(c *Customer) any { return nullAddress{&c.CreatedByIP} }, "createdByIP"),
 	customerColumn("call_debug", func(c *Customer) any { return &c.CallDebug }, "callDebug"),
 	customerColumn("media_bypass", func(c *Customer) any { return &c.MediaBypass }, "mediaBypass"),
 	customerColumn("account_lock", func(c *Customer) any { return &c.AccountLock }, "accountLock"),

@@ -33,6 +33,10 @@ func TestColumnsMatchTheModels(t *testing.T) {
 	}
 	checkColumns(t, db, "customers", &Customer{}, customerColumns)
 	checkColumns(t, db, "users", &User{}, userColumns)
+	if err := db.Exec(`UPDATE customers SET created_by_ip = '2001:db8::1'`).Error; err != nil {
+		t.Fatal(err)
+	}
+	checkColumns(t, db, "customers", &Customer{}, customerColumns)
 }
 
 func checkColumns[T any](t *testing.T, db *gorm.DB, table string, model *T, cols *columns[T]) {

@@ -60,6 +60,9 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.ClauseBuilders["LIMIT"] = buildLimit
+	if err := db.Callback().Row().Replace("gorm:row", rowQuery); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	if err := countStatements(db); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

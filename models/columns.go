@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
@@ -170,6 +171,63 @@ func queryNative(ctx context.Context, pool *sql.DB, query string, args []any, sc
 	})
 }
 
+// nullID and nullString scan nullable columns into pointer fields: pgx scans into a
+// **T by reflection, and into these directly; database/sql calls their Scan.
+type nullID struct{ dst **ObjectID }
+
+func (n nullID) ScanBytes(v []byte) error {
+	if v == nil {
+		*n.dst = nil
+		return nil
+	}
+	id := new(ObjectID)
+	if err := id.ScanBytes(v); err != nil {
+		return err
+	}
+	*n.dst = id
+	return nil
+}
+
+func (n nullID) Scan(src any) error {
+	if src == nil {
+		*n.dst = nil
+		return nil
+	}
+	id := new(ObjectID)
+	if err := id.Scan(src); err != nil {
+		return err
+	}
+	*n.dst = id
+	return nil
+}
+
+type nullString struct{ dst **string }
+
+func (n nullString) ScanText(v pgtype.Text) error {
+	if !v.Valid {
+		*n.dst = nil
+		return nil
+	}
+	s := v.String
+	*n.dst = &s
+	return nil
+}
+
+func (n nullString) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.dst = nil
+	case string:
+		*n.dst = &v
+	case []byte:
+		s := string(v)
+		*n.dst = &s
+	default:
+		return fmt.Errorf("scan %T into a string", src)
+	}
+	return nil
+}
+
 // nullAddress scans an inet column, which pgx does not scan into a string by
 // itself, into a nullable string as PostgreSQL writes it: an address without its
 // mask (the column holds only single addresses; pgx writes "10.1.2.3/32").
@@ -204,19 +262,19 @@ var customerColumns = newColumns(
 	customerColumn("id", func(c *Customer) any { return &c.ID }, "id"),
 	customerColumn("name", func(c *Customer) any { return &c.Name }, "name"),
 	customerColumn("status", func(c *Customer) any { return &c.Status }, "status"),
-	customerColumn("website_url", func(c *Customer) any { return &c.WebsiteURL }, "websiteUrl"),
-	customerColumn("logo", func(c *Customer) any { return &c.Logo }, "logo"),
+	customerColumn("website_url", func(c *Customer) any { return nullString{&c.WebsiteURL} }, "websiteUrl"),
+	customerColumn("logo", func(c *Customer) any { return nullString{&c.Logo} }, "logo"),
 	customerColumn("credit", func(c *Customer) any { return &c.Credit }, "credit"),
-	customerColumn("admin_user_id", func(c *Customer) any { return &c.AdminUserID }, "adminUserId", "adminUser"),
-	customerColumn("billing_user_id", func(c *Customer) any { return &c.BillingUserID }, "billingUserId", "billingUser"),
-	customerColumn("call_recording_user_id", func(c *Customer) any { return &c.CallRecordingUserID }, "callRecordingUserId", "callRecordingUser"),
-	customerColumn("support_user_id", func(c *Customer) any { return &c.SupportUserID }, "supportUserId", "supportUser"),
+	customerColumn("admin_user_id", func(c *Customer) any { return nullID{&c.AdminUserID} }, "adminUserId", "adminUser"),
+	customerColumn("billing_user_id", func(c *Customer) any { return nullID{&c.BillingUserID} }, "billingUserId", "billingUser"),
+	customerColumn("call_recording_user_id", func(c *Customer) any { return nullID{&c.CallRecordingUserID} }, "callRecordingUserId", "callRecordingUser"),
+	customerColumn("support_user_id", func(c *Customer) any { return nullID{&c.SupportUserID} }, "supportUserId", "supportUser"),
 	customerColumn("call_forwarding_call_limit", func(c *Customer) any { return &c.CallForwardingCallLimit }, "callForwardingCallLimit"),
 	customerColumn("automatic_refill_amount", func(c *Customer) any { return &c.AutomaticRefillAmount }, "automaticRefillAmount"),
 	customerColumn("low_balance_alert_amount", func(c *Customer) any { return &c.LowBalanceAlertAmount }, "lowBalanceAlertAmount"),
 	customerColumn("low_balance_alert_at", func(c *Customer) any { return &c.LowBalanceAlertAt }, "lowBalanceAlertAt"),
 	customerColumn("low_balance_alert_count", func(c *Customer) any { return &c.LowBalanceAlertCount }, "lowBalanceAlertCount"),
-	customerColumn("last_automatic_refill_invoice_id", func(c *Customer) any { return &c.LastAutomaticRefillInvoiceID },
+	customerColumn("last_automatic_refill_invoice_id", func(c *Customer) any { return nullID{&c.LastAutomaticRefillInvoiceID} },
 		"lastAutomaticRefillInvoiceId", "lastAutomaticRefillInvoice"),
 	customerColumn("international_calling", func(c *Customer) any { return &c.InternationalCalling }, "internationalCalling"),
 	customerColumn("created_by_ip", func(c *Customer) any { return nullAddress{&c.CreatedByIP} }, "createdByIP"),
@@ -233,8 +291,8 @@ var customerColumns = newColumns(
 	customerColumn("version", func(c *Customer) any { return &c.Version }, "version"),
 	customerColumn("created_at", func(c *Customer) any { return &c.CreatedAt }, "createdAt"),
 	customerColumn("updated_at", func(c *Customer) any { return &c.UpdatedAt }, "updatedAt"),
-	customerColumn("created_by_id", func(c *Customer) any { return &c.CreatedByID }, "createdBy"),
-	customerColumn("updated_by_id", func(c *Customer) any { return &c.UpdatedByID }, "updatedBy"),
+	customerColumn("created_by_id", func(c *Customer) any { return nullID{&c.CreatedByID} }, "createdBy"),
+	customerColumn("updated_by_id", func(c *Customer) any { return nullID{&c.UpdatedByID} }, "updatedBy"),
 )
 
 func userColumn(name string, ptr func(*User) any, fields ...string) column[User] {

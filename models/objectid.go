@@ -116,6 +116,15 @@ func (id *ObjectID) Scan(src any) error {
 	return nil
 }
 
+// ScanBytes reads a bytea column as pgx gives it, without database/sql's copy.
+func (id *ObjectID) ScanBytes(v []byte) error {
+	if len(v) != len(id) {
+		return fmt.Errorf("objectid: cannot scan %d bytes", len(v))
+	}
+	copy(id[:], v)
+	return nil
+}
+
 // Value writes a bytea column.
 func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }
 

@@ -115,6 +115,15 @@ func (i *requestInfo) setPlanned() {
 	}
 }
 
+func (i *requestInfo) isPlanned() bool {
+	if i == nil {
+		return false
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.planned
+}
+
 func (i *requestInfo) addCode(code string) {
 	if i != nil {
 		i.mu.Lock()

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -211,7 +212,7 @@ func (p *plan) exec(r *Resolver, oc *graphql.OperationContext) graphql.ResponseH
 			return nil
 		}
 		answered = true
-		b := make([]byte, 0, p.size.Load()+64)
+		b := slices.Grow(getBuffer(), int(p.size.Load())+64)
 		b = append(b, '{')
 		for i, root := range p.roots {
 			if i > 0 {

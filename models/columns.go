@@ -42,13 +42,13 @@ func newColumns[T any](cols ...column[T]) *columns[T] {
 	return &columns[T]{names: strings.Join(names, ", "), cols: cols}
 }
 
-// fields returns the pointers to the fields of t that the columns fill.
-func (c *columns[T]) fields(t *T) []any {
-	out := make([]any, len(c.cols))
+// fields sets dst, of one element per column, to the pointers to the fields of t
+// that the columns fill, and returns it.
+func (c *columns[T]) fields(dst []any, t *T) []any {
 	for i, col := range c.cols {
-		out[i] = col.ptr(t)
+		dst[i] = col.ptr(t)
 	}
-	return out
+	return dst
 }
 
 // only returns the columns that the API fields named in fields read, and the first
@@ -93,12 +93,13 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 // database/sql (in a transaction, on a read replica).
 func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 	var out []*T
+	dst := make([]any, len(cols.cols))
 	scanned := false
 	rows, err := q.Set(nativeScanKey, nativeScan(func(rows pgx.Rows) error {
 		scanned = true
 		for rows.Next() {
 			t := new(T)
-			if err := rows.Scan(cols.fields(t)...); err != nil {
+			if err := rows.Scan(cols.fields(dst, t)...); err != nil {
 				return fmt.Errorf("scan: %w", err)
 			}
 			out = append(out, t)
@@ -111,7 +112,7 @@ func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 	defer rows.Close()
 	for rows.Next() {
 		t := new(T)
-		if err := rows.Scan(cols.fields(t)...); err != nil {
+		if err := rows.Scan(cols.fields(dst, t)...); err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}
 		out = append(out, t)

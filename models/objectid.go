@@ -1,12 +1,14 @@
 package models
 
 import (
+	"bytes"
 	"crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -135,15 +137,15 @@ func (id ObjectID) Value() (driver.Value, error) { return id[:], nil }
 // list, which pgx sends as a binary array.
 type idArray struct{ pgtype.FlatArray[[]byte] }
 
-// newIDArray returns ids as an idArray, each once.
+// newIDArray returns ids as an idArray, each once (in order, which PostgreSQL
+// does not need).
 func newIDArray(ids []ObjectID) idArray {
-	seen := make(map[ObjectID]bool, len(ids))
-	out := make(pgtype.FlatArray[[]byte], 0, len(ids))
-	for i := range ids {
-		if !seen[ids[i]] {
-			seen[ids[i]] = true
-			out = append(out, ids[i][:])
-		}
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b ObjectID) int { return bytes.Compare(a[:], b[:]) })
+	sorted = slices.Compact(sorted)
+	out := make(pgtype.FlatArray[[]byte], len(sorted))
+	for i := range sorted {
+		out[i] = sorted[i][:]
 	}
 	return idArray{out}
 }

@@ -143,6 +143,40 @@ func BenchmarkCustomersPage(b *testing.B) {
 	})
 }
 
+// BenchmarkLoadtestPage is the load test's W2 document, which a plan answers: a
+// page of 50 by cursor with 10 fields and the 4 linked users of each customer.
+func BenchmarkLoadtestPage(b *testing.B) {
+	a := benchAPI(b)
+	var first struct {
+		Customers struct{ PageInfo struct{ EndCursor string } }
+	}
+	a.mustData(`{ customers(first: 10) { pageInfo { endCursor } } }`, nil, &first)
+	doc := `query LoadtestCustomersPage($cursor: String) { customers(first: 50, after: $cursor) { edges { cursor
+		node { id name status websiteUrl logo credit accountLock internationalCalling callRecording cdrRetention
+		adminUser { id email first last } billingUser { id email first last }
+		supportUser { id email first last } callRecordingUser { id email first last } } }
+		pageInfo { hasNextPage endCursor } } }`
+	after, _ := models.ParseObjectID(a.customerID("Linked 010"))
+	runBoth(b, a, doc, map[string]any{"cursor": first.Customers.PageInfo.EndCursor}, func(ctx context.Context, db *sql.DB) error {
+		page, err := scanAll(ctx, db, `SELECT id, name, status, website_url, logo, credit, account_lock, international_calling,
+			call_recording, cdr_retention, admin_user_id, billing_user_id, support_user_id, call_recording_user_id
+			FROM customers WHERE id > $1 ORDER BY id LIMIT 51`, after[:])
+		if err != nil {
+			return err
+		}
+		var users [][]byte
+		for _, c := range page {
+			for _, col := range []string{"admin_user_id", "billing_user_id", "support_user_id", "call_recording_user_id"} {
+				if id, ok := c[col].([]byte); ok {
+					users = append(users, id)
+				}
+			}
+		}
+		_, err = scanAll(ctx, db, `SELECT id, email, first, last FROM users WHERE id = ANY($1)`, users)
+		return err
+	})
+}
+
 func BenchmarkCustomerPatch(b *testing.B) {
 	a := benchAPI(b)
 	id := a.customerID("Linked 042")

@@ -10,6 +10,10 @@
 #   W2  page of 50 by cursor, 10 fields + the 4 linked users (id, email, first, last)
 #   W3  patch credit + accountLock
 #
+# Each W1 round also runs scripts/loadtest/bare, the least a Go HTTP service does for
+# W1 (net/http, a pgx pool, encoding/json, the same SELECT; no GraphQL): API / bare is
+# the share of that floor the API keeps.
+#
 # Settings (environment):
 #   DURATION=15      seconds measured per run (API and ceiling alike)
 #   WARMUP=3         seconds of warm-up before each measured run, not counted (0: none)
@@ -19,7 +23,8 @@
 #   WORKLOADS="W1 W2 W3"
 #   LOADTEST_SMOKE=1 DURATION=1 WARMUP=1 unless given: checks the tool, measures nothing
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
-#   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090
+#   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090,
+#   LOADTEST_BARE_ADDR=127.0.0.1:18081
 #   DB_MAX_CONNS, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are passed to the
 #   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
 #   .data/loadtest/cpu-<round>-<workload>.pprof.
@@ -56,6 +61,7 @@ WORKLOADS="${WORKLOADS:-W1 W2 W3}"
 db_name="${LOADTEST_DB:-customers_loadtest}"
 listen="${LOADTEST_LISTEN_ADDR:-127.0.0.1:18080}"
 admin="${LOADTEST_ADMIN_ADDR:-127.0.0.1:19090}"
+bare_listen="${LOADTEST_BARE_ADDR:-127.0.0.1:18081}"
 go="${GO:-go}"
 
 # Fixed for every run, so that cursors and tokens taken before a run stay valid; they
@@ -65,6 +71,7 @@ cursor_secret="loadtest-cursor-secret-not-a-secret-0123456789"
 
 work=".data/loadtest"
 bin=".data/customers"
+bare_bin=".data/loadtest-bare"
 customers=10000 # seed.sql
 page_size=50    # W2 and loadtest_pages in seed.sql
 
@@ -83,7 +90,7 @@ done
 [[ -n "${WORKLOADS// /}" ]] || fail "WORKLOADS is empty"
 [[ "$db_name" =~ ^[a-z_][a-z0-9_]*$ ]] || fail "LOADTEST_DB must be a plain lower-case name, got '$db_name'"
 [[ "$db_name" != customers ]] || fail "LOADTEST_DB must not be the development database 'customers'"
-for a in "$listen" "$admin"; do
+for a in "$listen" "$admin" "$bare_listen"; do
 	[[ "$a" =~ ^[0-9a-zA-Z.-]+:[0-9]+$ ]] || fail "want host:port, got '$a'"
 done
 
@@ -173,12 +180,13 @@ trap 'exit 143' TERM
 mkdir -p "$work"
 rm -f "$work"/*.txt "$work"/*.log "$work"/*.md
 
-log "building $bin"
+log "building $bin and $bare_bin"
 "$go" build -o "$bin" .
+"$go" build -o "$bare_bin" ./scripts/loadtest/bare
 
 # port_open HOST:PORT: something accepts connections there.
 port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-for a in "$listen" "$admin"; do
+for a in "$listen" "$admin" "$bare_listen"; do
 	! port_open "$a" || fail "$a is in use (another server?); set LOADTEST_LISTEN_ADDR / LOADTEST_ADMIN_ADDR"
 done
 
@@ -250,10 +258,11 @@ cursors="$(wc -l <"$work/cursors.txt")"
 
 # --- measuring ---------------------------------------------------------------------
 
-# server_cpu_ticks: user + system CPU of the server so far, in clock ticks.
+# server_cpu_ticks [PID]: user + system CPU of the server (or of PID) so far, in
+# clock ticks.
 server_cpu_ticks() {
 	local stat f
-	stat="$(<"/proc/$server_pid/stat")"
+	stat="$(<"/proc/${1:-$server_pid}/stat")"
 	stat="${stat##*) }" # fields from the 3rd (state) on; utime is the 14th, stime the 15th
 	read -r -a f <<<"$stat"
 	echo $((f[11] + f[12]))
@@ -285,10 +294,11 @@ preflight() {
 		>/dev/null <<<"$resp" || fail "$w: a request did not answer as expected: $resp"
 }
 
-# wrk_run W SECONDS OUT: wrk on workload W; the LOADTEST line goes to OUT.
+# wrk_run W SECONDS OUT [ADDR]: wrk on workload W against the API (or ADDR); the
+# LOADTEST line goes to OUT.
 wrk_run() {
 	foreground "$3" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${2}s" --timeout 10s -s "$here/graphql.lua" \
-		"http://$listen" -- "$1" "$(values_file "$1")" "$authorization" || {
+		"http://${4:-$listen}" -- "$1" "$(values_file "$1")" "$authorization" || {
 		cat "$3" >&2
 		fail "wrk failed on $1"
 	}
@@ -370,6 +380,36 @@ ceiling() {
 		"$round" "$w" "$tps" "${R[$k,ceiling_failed]}" "${R[$k,ratio]}"
 }
 
+# bare ROUND: W1 against scripts/loadtest/bare, which runs only for it.
+bare() {
+	local round="$1" out="$work/wrk-$1-W1-bare.txt" line kv pid t0 t1
+	env -i "PATH=$PATH" "DATABASE_URL=$db_url" "LISTEN_ADDR=$bare_listen" ${DB_MAX_CONNS:+"DB_MAX_CONNS=$DB_MAX_CONNS"} \
+		"$bare_bin" >"$work/bare.log" 2>&1 &
+	pid=$!
+	for i in $(seq 1 100); do
+		port_open "$bare_listen" && break
+		kill -0 "$pid" 2>/dev/null && ((i < 100)) || fail "the bare server did not start ($work/bare.log)"
+		sleep 0.1
+	done
+	if ((WARMUP > 0)); then wrk_run W1 "$WARMUP" "$work/wrk-$round-W1-bare-warmup.txt" "$bare_listen"; fi
+	t0="$(server_cpu_ticks "$pid")"
+	wrk_run W1 "$DURATION" "$out" "$bare_listen"
+	t1="$(server_cpu_ticks "$pid")"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	line="$(grep '^LOADTEST ' "$out")" || fail "wrk printed no result for the bare server"
+	local -A m=()
+	for kv in ${line#LOADTEST }; do m[${kv%%=*}]="${kv#*=}"; done
+	((m[requests] > 0 && m[non2xx] + m[graphql_errors] + m[unexpected] + m[socket_errors] == 0)) ||
+		fail "the bare server answered with errors ($out)"
+	local k="$round,W1"
+	R[$k,bare]="$(awk -v n="${m[requests]}" -v d="${m[duration_us]}" 'BEGIN { printf "%.0f", n / (d / 1e6) }')"
+	R[$k,bare_ratio]="$(awk -v a="${R[$k,rps]:-0}" -v b="${R[$k,bare]}" 'BEGIN { printf "%.0f", a / b * 100 }')"
+	printf 'round %d W1 bare Go %8s req/s  server CPU %s µs/req  API / bare Go %s %%\n' "$round" "${R[$k,bare]}" \
+		"$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v n="${m[requests]}" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')" \
+		"${R[$k,bare_ratio]}"
+}
+
 pg_version="$(psql -X -q -At -c 'SHOW server_version' "$db_url")"
 echo
 echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -380,18 +420,19 @@ for round in $(seq 1 "$ROUNDS"); do
 	for w in $WORKLOADS; do
 		api "$round" "$w"
 		ceiling "$round" "$w"
+		if [[ "$w" == W1 ]]; then bare "$round"; fi
 	done
 done
 stop_server
 
 {
 	echo
-	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % of a core | max RSS MiB | statements/req | ceiling tx/s | API / ceiling |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % of a core | max RSS MiB | statements/req | ceiling tx/s | API / ceiling | API / bare Go |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for round in $(seq 1 "$ROUNDS"); do
 		for w in $WORKLOADS; do
 			k="$round,$w"
-			echo "| $round | $w | ${R[$k,rps]} | ${R[$k,p50]} | ${R[$k,p99]} | ${R[$k,errors]} | ${R[$k,cpu_us]} | ${R[$k,cpu_pct]} | ${R[$k,rss]} | ${R[$k,stmts]} | ${R[$k,ceiling]} | ${R[$k,ratio]} % |"
+			echo "| $round | $w | ${R[$k,rps]} | ${R[$k,p50]} | ${R[$k,p99]} | ${R[$k,errors]} | ${R[$k,cpu_us]} | ${R[$k,cpu_pct]} | ${R[$k,rss]} | ${R[$k,stmts]} | ${R[$k,ceiling]} | ${R[$k,ratio]} % | ${R[$k,bare_ratio]:+${R[$k,bare_ratio]} %} |"
 		done
 	done
 	echo

@@ -13,6 +13,9 @@ import (
 // query (405 with Allow: POST for a mutation, as GET must be safe).
 func withHTTPRules(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers are JSON, never to be read as HTML or script; POST answers' data is
+		// not HTML-escaped (postTransport).
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		switch r.Method {
 		case http.MethodPost:
 			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))

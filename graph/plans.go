@@ -214,6 +214,7 @@ func (p *plan) exec(r *Resolver, oc *graphql.OperationContext) graphql.ResponseH
 		answered = true
 		b := slices.Grow(getBuffer(), int(p.size.Load())+64)
 		b = append(b, '{')
+		null := false // a non-null root field failed: data is null, but every field runs, as in gqlgen
 		for i, root := range p.roots {
 			if i > 0 {
 				b = append(b, ',')
@@ -222,8 +223,11 @@ func (p *plan) exec(r *Resolver, oc *graphql.OperationContext) graphql.ResponseH
 			fc := &graphql.FieldContext{Object: "Query", Field: root.field, Args: args[i], IsMethod: true, IsResolver: true}
 			var ok bool
 			if b, ok = runStep(graphql.WithFieldContext(ctx, fc), oc, steps[i], b); !ok && root.nonNull {
-				return &graphql.Response{Data: []byte("null")}
+				null = true
 			}
+		}
+		if null {
+			return &graphql.Response{Data: append(b[:0], "null"...)}
 		}
 		b = append(b, '}')
 		p.size.Store(int64(len(b)))
@@ -261,7 +265,9 @@ func (s plannedSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	if p := s.docs.plan(oc); p != nil {
 		if h := p.exec(s.resolver, oc); h != nil {
-			infoFrom(ctx).setPlanned()
+			if ctx.Value(streamingKey{}) == nil { // a stream's line is the stream's, not an operation's
+				infoFrom(ctx).setPlanned()
+			}
 			return h
 		}
 	}

@@ -122,6 +122,7 @@ func TestPlansAnswerAsGQLGen(t *testing.T) {
 		{"page too large", `{ customers(first: 101) { nodes { id } } }`, nil, true, ""},
 		{"bad cursor", `query($c: String) { customers(first: 2, after: $c) { nodes { id } } }`, map[string]any{"c": "garbage"}, true, ""},
 		{"first and last", `{ customers(first: 2, last: 2) { nodes { id } } }`, nil, true, ""},
+		{"two root fields fail, both are reported", `{ a: customers(first: -1) { nodes { id } } b: customers(first: 101) { nodes { id } } }`, nil, true, ""},
 		{"one root field fails, data is null", `query($id: ObjectID!) { customer(id: $id) { id } customers(first: -1) { nodes { id } } }`, byID, true, ""},
 		{"malformed id", `query($id: ObjectID!) { customer(id: $id) { id } }`, map[string]any{"id": "zz"}, false, ""},
 		{"first outside int32", `query($n: Int) { customers(first: $n) { nodes { id } } }`, map[string]any{"n": 1 << 31}, false, ""},

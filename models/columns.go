@@ -3,12 +3,15 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -90,7 +93,8 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 
 // scanRows runs q, which selects cols, and reads each row into a new T: with pgx
 // itself where the statement runs on the pool (rowQuery), else through
-// database/sql (in a transaction, on a read replica).
+// database/sql (in a transaction, and every read once read replicas are on: they
+// go through dbresolver's pool, even those that end up on the primary).
 func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 	var out []*T
 	dst := make([]any, len(cols.cols))
@@ -152,7 +156,17 @@ func rowQuery(db *gorm.DB) {
 }
 
 // queryNative runs query on a connection of pool with pgx, and scan reads its rows.
+// As database/sql does, it tries once more on another connection when the first
+// turns out closed before anything was sent, and drops that one from the pool.
 func queryNative(ctx context.Context, pool *sql.DB, query string, args []any, scan nativeScan) error {
+	err := queryOnce(ctx, pool, query, args, scan)
+	if errors.Is(err, driver.ErrBadConn) {
+		err = queryOnce(ctx, pool, query, args, scan)
+	}
+	return err
+}
+
+func queryOnce(ctx context.Context, pool *sql.DB, query string, args []any, scan nativeScan) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return err
@@ -163,8 +177,14 @@ func queryNative(ctx context.Context, pool *sql.DB, query string, args []any, sc
 		if !ok {
 			return fmt.Errorf("query: the pool's connections are %T, not pgx's", driverConn)
 		}
+		if c.Conn().IsClosed() {
+			return driver.ErrBadConn
+		}
 		rows, err := c.Conn().Query(ctx, query, args...)
 		if err != nil {
+			if pgconn.SafeToRetry(err) {
+				return driver.ErrBadConn // nothing reached the server: database/sql drops the connection
+			}
 			return err
 		}
 		defer rows.Close()

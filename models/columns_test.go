@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gorm.io/gorm"
@@ -80,5 +81,42 @@ func TestColumnsOnly(t *testing.T) {
 	}
 	if got, want := UserFields(map[string]bool{"email": true, "customer": true}).cols.names, "id, customer_id, email"; got != want {
 		t.Errorf("users: %q, want %q", got, want)
+	}
+}
+
+// TestReadAfterTheServerEndedTheConnection: rows read by pgx through the pool (not
+// database/sql) still come from a working connection after PostgreSQL ended the one
+// the pool held.
+func TestReadAfterTheServerEndedTheConnection(t *testing.T) {
+	t.Parallel()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO customers (name) VALUES ('Kept')`).Error; err != nil {
+		t.Fatal(err)
+	}
+	read := func() ([]*Customer, error) {
+		return scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns)
+	}
+	if rows, err := read(); err != nil || len(rows) != 1 {
+		t.Fatalf("first read: %d rows, %v", len(rows), err)
+	}
+	var pid int
+	if err := db.Raw("SELECT pg_backend_pid()").Scan(&pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended bool
+	if err := other.Raw("SELECT pg_terminate_backend(?)", pid).Scan(&ended).Error; err != nil || !ended {
+		t.Fatalf("terminate backend %d: %v %v", pid, ended, err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past pgx's check of a connection idle for a second
+	rows, err := read()
+	if err != nil || len(rows) != 1 || rows[0].Name != "Kept" {
+		t.Fatalf("read after the connection ended: %v, %v", rows, err)
 	}
 }

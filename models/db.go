@@ -112,9 +112,9 @@ func inTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) error)
 // the statement, where GORM passes a parameter. PostgreSQL's generic plan of a
 // prepared statement takes a parameter's LIMIT for a tenth of the table, so it never
 // beats a custom one: every execution of a page's statement was planned anew, which
-// cost PostgreSQL more than running it. Limits are page sizes (at most 101 of
-// them), so statements stay few. Offsets stay parameters (up to MaxOffset of them
-// would each be a statement), so a page with one is still planned every time.
+// cost PostgreSQL more than running it. Pages read one of a few limits
+// (fetchLimit), so statements stay few. Offsets stay parameters (up to MaxOffset of
+// them would each be a statement), so a page with one is still planned every time.
 func buildLimit(c clause.Clause, builder clause.Builder) {
 	limit, ok := c.Expression.(clause.Limit)
 	if !ok {

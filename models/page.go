@@ -402,7 +402,7 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *co
 	if p.Offset != nil {
 		q = q.Offset(int(*p.Offset))
 	}
-	q = q.Limit(pq.size + 1)
+	q = q.Limit(fetchLimit(pq.size))
 	var rows []*T
 	if cols != nil {
 		rows, err = scanRows(q.Select(cols.names), cols)
@@ -413,6 +413,23 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *co
 		return nil, nil, PageInfo{}, fmt.Errorf("page: %w", err)
 	}
 	return pq.finish(c, rows)
+}
+
+// fetchLimits are the numbers of rows a page reads.
+var fetchLimits = []int{2, 6, 11, 21, 26, 51, 101}
+
+// fetchLimit is how many rows a page of size reads: at least one more than its size,
+// to learn whether another page follows, rounded up to one of fetchLimits. LIMIT is
+// a number in the statement (buildLimit), so each distinct one is a statement of its
+// own in every connection's cache: a few, not one per page size. finish drops the
+// extra rows.
+func fetchLimit(size int) int {
+	for _, n := range fetchLimits {
+		if size < n {
+			return n
+		}
+	}
+	return size + 1
 }
 
 // pageSet is one page per parent, as paginateEach returns it.

@@ -34,3 +34,19 @@ func TestCursorsStayTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchLimit: a page reads more rows than its size, from a handful of limits.
+func TestFetchLimit(t *testing.T) {
+	t.Parallel()
+	seen := map[int]bool{}
+	for size := 0; size <= MaxPageSize; size++ {
+		n := fetchLimit(size)
+		if n <= size || n > max(2*(size+1), 6) {
+			t.Errorf("fetchLimit(%d) = %d, want more than the size and at most twice one more", size, n)
+		}
+		seen[n] = true
+	}
+	if len(seen) > len(fetchLimits) || fetchLimit(DefaultPageSize) != DefaultPageSize+1 || fetchLimit(50) != 51 {
+		t.Errorf("limits %v; want at most %d, with 21 for the default page and 51 for a page of 50", seen, len(fetchLimits))
+	}
+}

@@ -73,3 +73,28 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 		t.Error("the audit did not report its results")
 	}
 }
+
+// TestAnswersAreNotSniffed: every answer of /query, POST or GET, success or
+// refusal, tells browsers not to read it as anything but its JSON (POST answers'
+// data is not HTML-escaped).
+func TestAnswersAreNotSniffed(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	for _, r := range []response{
+		a.post(`{"query":"{ customers(first: 1) { nodes { name } } }"}`, nil),
+		a.post(`{"query":"{ nope }"}`, nil),
+		a.post(`not json`, nil),
+	} {
+		if got := r.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("status %d: X-Content-Type-Options = %q, want nosniff", r.Status, got)
+		}
+	}
+	res, err := a.srv.Client().Get(a.srv.URL + "/query?query=%7B__typename%7D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("GET: X-Content-Type-Options = %q, want nosniff", got)
+	}
+}

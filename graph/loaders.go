@@ -246,6 +246,17 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel 
 	return nil
 }
 
+// link fills in the links of cs that sel selects (linkCustomers). A plan's rows
+// (read with fewer columns) that select no link need nothing from the loaders:
+// there is nothing to read, and they are neither cached nor followed by nested
+// connections, so the request makes no loaders at all.
+func link(ctx context.Context, cs []*models.Customer, sel customerSelection) error {
+	if sel.columns != nil && !selectsLinks(sel.fields) {
+		return nil
+	}
+	return loadersFor(ctx).linkCustomers(ctx, cs, sel)
+}
+
 // selectsLinks reports whether selected, a customer's selected fields, holds a
 // link that linkCustomers fills in.
 func selectsLinks(selected map[string]bool) bool {
@@ -287,7 +298,7 @@ func linked(ctx context.Context, c *models.Customer, err error, sel customerSele
 	if sel.fields == nil {
 		sel.fields = selectedFields(ctx)
 	}
-	if err := loadersFor(ctx).linkCustomers(ctx, []*models.Customer{c}, sel); err != nil {
+	if err := link(ctx, []*models.Customer{c}, sel); err != nil {
 		graphql.AddError(ctx, err)
 	}
 	return c, nil

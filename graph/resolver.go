@@ -66,7 +66,7 @@ func (r *Resolver) customers(ctx context.Context, filter *models.CustomerFilter,
 	if err != nil {
 		return nil, err
 	}
-	return p, loadersFor(ctx).linkCustomers(ctx, p.Nodes(), sel)
+	return p, link(ctx, p.Nodes(), sel)
 }
 
 // opt turns gqlgen's Omittable (absent / null / value) into the models' Opt.

@@ -210,16 +210,11 @@ func (n nullID) ScanBytes(v []byte) error {
 }
 
 func (n nullID) Scan(src any) error {
-	if src == nil {
-		*n.dst = nil
-		return nil
+	b, ok := src.([]byte)
+	if !ok && src != nil {
+		return fmt.Errorf("scan %T into an id", src)
 	}
-	id := new(ObjectID)
-	if err := id.Scan(src); err != nil {
-		return err
-	}
-	*n.dst = id
-	return nil
+	return n.ScanBytes(b)
 }
 
 type nullString struct{ dst **string }
@@ -255,22 +250,13 @@ func (n nullString) Scan(src any) error {
 type nullAddress struct{ dst **string }
 
 func (n nullAddress) Scan(src any) error {
-	var s string
-	switch v := src.(type) {
-	case nil:
-		*n.dst = nil
-		return nil
-	case string:
-		s = v
-	case []byte:
-		s = string(v)
-	default:
-		return fmt.Errorf("scan %T into an address", src)
+	if err := nullString(n).Scan(src); err != nil || *n.dst == nil {
+		return err
 	}
-	if p, err := netip.ParsePrefix(s); err == nil && p.Bits() == p.Addr().BitLen() {
-		s = p.Addr().String()
+	if p, err := netip.ParsePrefix(**n.dst); err == nil && p.Bits() == p.Addr().BitLen() {
+		s := p.Addr().String()
+		*n.dst = &s
 	}
-	*n.dst = &s
 	return nil
 }
 

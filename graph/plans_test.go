@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -178,5 +179,37 @@ func TestPlansAnswerAsGQLGen(t *testing.T) {
 				t.Errorf("%s as %s: planned %v, want %v", tt.name, who.name, planned, tt.planned)
 			}
 		}
+	}
+}
+
+// TestPlansServeEveryTransport: a persisted query sent by its hash and a query sent
+// with GET are answered by their plan, with the data gqlgen gives.
+func TestPlansServeEveryTransport(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.PersistedQueries = 10 })
+	a.seedLinked(2)
+	b := a.Instance(func(c *graph.Config) { c.NoPlans = true })
+	doc := `{ customers(first: 2) { nodes { id name adminUser { email } } } }`
+	_, want := b.answer(a.staff, doc, "", nil)
+	a.post(persisted(doc, sha(doc)), nil)
+	a.logs.reset()
+	byHash := a.post(persisted("", sha(doc)), nil)
+	if !a.planned() || byHash.Errors != nil || !strings.Contains(want, string(byHash.Data)) {
+		t.Errorf("by hash: planned %v, %v %s; want %s", a.planned(), byHash.Errors, byHash.Data, want)
+	}
+	a.logs.reset()
+	req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/query?query="+url.QueryEscape(doc), nil)
+	req.Header.Set("Authorization", a.bearer(a.staff))
+	res, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var got response
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %d %v", res.StatusCode, err)
+	}
+	if !a.planned() || got.Errors != nil || !strings.Contains(want, string(got.Data)) {
+		t.Errorf("GET: planned %v, %v %s; want %s", a.planned(), got.Errors, got.Data, want)
 	}
 }

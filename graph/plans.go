@@ -21,7 +21,8 @@ import (
 // straight from the models the resolvers' own functions return. A plan covers only
 // queries over the fields below, with no directives; gqlgen runs everything else,
 // and also any request whose arguments a plan cannot read, so that argument errors
-// come from one place. Both give the same bytes (plans_test.go).
+// come from one place. Both give the same bytes, but for the order of the errors
+// of several root fields, which gqlgen resolves concurrently (plans_test.go).
 
 // plan is one query operation compiled for direct execution.
 type plan struct {
@@ -31,7 +32,8 @@ type plan struct {
 }
 
 // rootPlan is one root field of a plan: prepare reads its arguments for a request
-// (false: the plan cannot run it), and the step it returns appends the field's value.
+// (false: the plan cannot run it) and returns the step that appends the field's
+// value, with the arguments as gqlgen's field context holds them.
 type rootPlan struct {
 	key     string // `"alias":`
 	field   graphql.CollectedField

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -61,10 +60,11 @@ func newDocuments(schema *ast.Schema, limits Limits) *documents {
 		})}
 }
 
-// prepare returns the validated document of query, or the errors that refuse it.
-func (d *documents) prepare(query string) (*ast.QueryDocument, gqlerror.List) {
+// prepare returns the validated document of query with its plans, or the errors
+// that refuse it.
+func (d *documents) prepare(query string) (*document, gqlerror.List) {
 	if cached, ok := d.cache.get(query); ok {
-		return cached.doc, nil
+		return cached, nil
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, d.limits.MaxTokens)
 	if err != nil {
@@ -94,16 +94,7 @@ func (d *documents) prepare(query string) (*ast.QueryDocument, gqlerror.List) {
 		cached.plans = compilePlans(doc)
 	}
 	d.cache.add(query, cached)
-	return doc, nil
-}
-
-// plan returns the plan of the operation of oc, nil when it has none.
-func (d *documents) plan(oc *graphql.OperationContext) *plan {
-	cached, ok := d.cache.get(oc.RawQuery)
-	if !ok || cached.doc != oc.Doc {
-		return nil
-	}
-	return cached.plans[oc.Operation]
+	return cached, nil
 }
 
 // errValidationStopped ends a validation walk once it has found enough errors.
@@ -140,7 +131,7 @@ func (d *documents) validate(doc *ast.QueryDocument) (errs gqlerror.List) {
 // to gqlgen's executor, whose query cache is preparedDocument.
 type preparedKey struct{}
 
-type prepared struct {
+type preparedQuery struct {
 	query string
 	doc   *ast.QueryDocument
 }
@@ -152,7 +143,7 @@ type preparedDocument struct{}
 
 // Get returns the document prepared for query in this request.
 func (preparedDocument) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
-	p, ok := ctx.Value(preparedKey{}).(prepared)
+	p, ok := ctx.Value(preparedKey{}).(preparedQuery)
 	if !ok || p.query != query {
 		return nil, false
 	}

@@ -47,15 +47,18 @@ func (e *executor) CreateOperationContext(ctx context.Context, p *graphql.RawPar
 			return refuse(err)
 		}
 	}
-	doc, errs := e.docs.prepare(p.Query)
+	prepared, errs := e.docs.prepare(p.Query)
 	if errs != nil {
 		return refuse(errs...)
 	}
 	if register != "" {
 		e.persisted.add(register, p.Query)
 	}
-	oc, errs := e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, prepared{query: p.Query, doc: doc}), p)
+	oc, errs := e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, preparedQuery{query: p.Query, doc: prepared.doc}), p)
 	if errs == nil {
+		if p := prepared.plans[oc.Operation]; p != nil {
+			oc.Stats.SetExtension(planStats, p)
+		}
 		if err := chargeCost(ctx, oc); err != nil {
 			return oc, gqlerror.List{err}
 		}

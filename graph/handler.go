@@ -108,7 +108,7 @@ func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	generatedSchema := generated.NewExecutableSchema(schema)
 	docs := newDocuments(generatedSchema.Schema(), cfg.Limits)
 	docs.plans = !cfg.NoPlans && cfg.Tracer == nil
-	es := plannedSchema{ExecutableSchema: generatedSchema, docs: docs, resolver: cfg.Resolver}
+	es := plannedSchema{ExecutableSchema: generatedSchema, resolver: cfg.Resolver}
 	exec := &executor{Executor: gqlexecutor.New(es), docs: docs, trusted: cfg.TrustedDocuments}
 	if cfg.PersistedQueries > 0 {
 		exec.persisted = newPersistedQueries(cfg.PersistedQueries)

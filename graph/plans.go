@@ -255,17 +255,20 @@ func runStep(ctx context.Context, oc *graphql.OperationContext, s step, b []byte
 	return out, true
 }
 
+// planStats is where the executor leaves an operation's plan in its stats, from the
+// cached document it prepared, for plannedSchema.
+const planStats = "customers:plan"
+
 // plannedSchema is the executable schema that gqlgen's executor runs: an operation
 // with a plan runs it, every other one runs in gqlgen's generated code.
 type plannedSchema struct {
 	graphql.ExecutableSchema
-	docs     *documents
 	resolver *Resolver
 }
 
 func (s plannedSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	if p := s.docs.plan(oc); p != nil {
+	if p, _ := oc.Stats.GetExtension(planStats).(*plan); p != nil {
 		if h := p.exec(s.resolver, oc); h != nil {
 			if ctx.Value(streamingKey{}) == nil { // a stream's line is the stream's, not an operation's
 				infoFrom(ctx).setPlanned()

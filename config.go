@@ -25,6 +25,7 @@ type Config struct {
 	ReplicaMaxLag    time.Duration   // REPLICA_MAX_LAG
 	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
 	DBMaxConns       int             // DB_MAX_CONNS
+	DBPipelines      int             // DB_PIPELINES
 	DemoData         bool            // DEMO_DATA
 	TrustedProxies   []netip.Prefix  // TRUSTED_PROXIES: comma-separated addresses or CIDRs
 	CursorSecret     []byte          // CURSOR_SECRET: signs pagination cursors
@@ -67,6 +68,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		PprofAddr:   e.str("PPROF_ADDR", ""),
 		DatabaseURL: e.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/customers?sslmode=disable"),
 		DBMaxConns:  e.integer("DB_MAX_CONNS", 16, 1),
+		DBPipelines: e.integer("DB_PIPELINES", 2, 1),
 		DemoData:    e.boolean("DEMO_DATA", false),
 		// Introspection is on in development and off in production unless asked for.
 		Introspection:    e.boolean("INTROSPECTION", env == "development"),
@@ -241,6 +243,7 @@ func (c Config) logValue() slog.Value {
 		slog.Duration("replica_max_lag", c.ReplicaMaxLag),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Int("db_pipelines", c.DBPipelines),
 		slog.Bool("demo_data", c.DemoData),
 		slog.String("trusted_proxies", strings.Join(proxies, ",")),
 		slog.Bool("cursor_secret_set", len(c.CursorSecret) > 0),

@@ -282,8 +282,8 @@ func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger, tracer *
 		return nil, err
 	}
 	db, err := models.OpenDB(models.DBConfig{
-		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery, StatementTimeout: cfg.StatementTimeout, Logger: logger,
-		Tracer: tracerProvider(tracer),
+		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, Pipelines: cfg.DBPipelines, SlowQuery: cfg.SlowQuery,
+		StatementTimeout: cfg.StatementTimeout, Logger: logger, Tracer: tracerProvider(tracer),
 	})
 	if err != nil {
 		return nil, err

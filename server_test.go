@@ -32,8 +32,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
-		cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
-	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 false [] 20s 200ms"
+		cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 2 false [] 20s 200ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
 	}
@@ -45,14 +45,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigValues(t *testing.T) {
 	cfg, err := loadConfig(env(map[string]string{
-		"LOG_LEVEL": "debug", "DB_MAX_CONNS": "25", "DEMO_DATA": "true",
+		"LOG_LEVEL": "debug", "DB_MAX_CONNS": "25", "DB_PIPELINES": "4", "DEMO_DATA": "true",
 		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1 ,::1", "SHUTDOWN_TIMEOUT": "5s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout)
-	if want := "DEBUG 25 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s"; got != want {
+	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout)
+	if want := "DEBUG 25 4 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
@@ -131,13 +131,13 @@ func TestTokenCommand(t *testing.T) {
 
 func TestLoadConfigErrors(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
-		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DEMO_DATA": "maybe",
+		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DB_PIPELINES": "0", "DEMO_DATA": "maybe",
 		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon", "ENV": "staging", "INTROSPECTION": "sometimes",
 	}))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION"} {
+	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DB_PIPELINES", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}

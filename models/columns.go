@@ -1,19 +1,13 @@
 package models
 
 import (
-	"context"
-	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 )
@@ -92,7 +86,8 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 }
 
 // scanRows runs q, which selects cols, and reads each row into a new T: with pgx
-// itself where the statement runs on the pool (rowQuery), else through
+// itself, in a pipeline other requests' reads may share, where the statement runs
+// on the pool (pipeline.rowQuery), else through
 // database/sql (in a transaction, and every read once read replicas are on: they
 // go through dbresolver's pool, even those that end up on the primary).
 func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
@@ -131,15 +126,13 @@ type nativeScan func(pgx.Rows) error
 const nativeScanKey = "customers:native_scan"
 
 // rowQuery is GORM's row callback, except that a statement that carries a
-// nativeScan and runs on the connection pool has its rows read by pgx itself, on
-// a connection of the same pool: database/sql turns every value into a
-// driver.Value and then converts it again into its field, which cost a page of
-// customers a fifth of its CPU. GORM still builds the statement, and its other
-// callbacks (counting, tracing) and its logger see it as any other.
-func rowQuery(db *gorm.DB) {
+// nativeScan and runs on p's pool has its rows read by pgx itself, in p: database/sql
+// turns every value into a driver.Value and then converts it again into its field,
+// which cost a page of customers a fifth of its CPU. GORM still builds the statement,
+// and its other callbacks (counting, tracing) and its logger see it as any other.
+func (p *pipeline) rowQuery(db *gorm.DB) {
 	scan, _ := db.Statement.Settings.Load(nativeScanKey)
-	pool, ok := db.Statement.ConnPool.(*sql.DB)
-	if scan == nil || !ok {
+	if scan == nil || db.Statement.ConnPool != gorm.ConnPool(p.pool) {
 		callbacks.RowQuery(db)
 		return
 	}
@@ -151,45 +144,8 @@ func rowQuery(db *gorm.DB) {
 		return
 	}
 	db.Statement.Settings.Delete("rows")
-	db.Error = queryNative(db.Statement.Context, pool, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan))
+	db.Error = p.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan))
 	db.RowsAffected = -1
-}
-
-// queryNative runs query on a connection of pool with pgx, and scan reads its rows.
-// As database/sql does, it tries once more on another connection when the first
-// turns out closed before anything was sent, and drops that one from the pool.
-func queryNative(ctx context.Context, pool *sql.DB, query string, args []any, scan nativeScan) error {
-	err := queryOnce(ctx, pool, query, args, scan)
-	if errors.Is(err, driver.ErrBadConn) {
-		err = queryOnce(ctx, pool, query, args, scan)
-	}
-	return err
-}
-
-func queryOnce(ctx context.Context, pool *sql.DB, query string, args []any, scan nativeScan) error {
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		c, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("query: the pool's connections are %T, not pgx's", driverConn)
-		}
-		if c.Conn().IsClosed() {
-			return driver.ErrBadConn
-		}
-		rows, err := c.Conn().Query(ctx, query, args...)
-		if err != nil {
-			if pgconn.SafeToRetry(err) {
-				return driver.ErrBadConn // nothing reached the server: database/sql drops the connection
-			}
-			return err
-		}
-		defer rows.Close()
-		return scan(rows)
-	})
 }
 
 // nullID and nullString scan nullable columns into pointer fields: pgx scans into a

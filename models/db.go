@@ -25,6 +25,10 @@ import (
 type DBConfig struct {
 	URL      string
 	MaxConns int
+	// Pipelines is how many batches of reads may be in flight at once (at least 1):
+	// the reads that concurrent requests make outside transactions share round trips
+	// (pipeline).
+	Pipelines int
 	// SlowQuery is the duration from which a statement is logged at WARN.
 	SlowQuery time.Duration
 	// StatementTimeout makes PostgreSQL end any statement that runs longer (0: none),
@@ -60,7 +64,7 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.ClauseBuilders["LIMIT"] = buildLimit
-	if err := db.Callback().Row().Replace("gorm:row", rowQuery); err != nil {
+	if err := db.Callback().Row().Replace("gorm:row", newPipeline(pool, cfg.Pipelines).rowQuery); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := countStatements(db); err != nil {

@@ -25,7 +25,7 @@
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
 #   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090,
 #   LOADTEST_BARE_ADDR=127.0.0.1:18081
-#   DB_MAX_CONNS, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are passed to the
+#   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are passed to the
 #   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
 #   .data/loadtest/cpu-<round>-<workload>.pprof.
 #
@@ -201,7 +201,7 @@ server_env=(
 	"JWT_SECRET=$jwt_secret" "CURSOR_SECRET=$cursor_secret"
 	COST_LIMIT=0
 )
-for v in DB_MAX_CONNS GOGC GOMEMLIMIT GOMAXPROCS GODEBUG PPROF_ADDR; do
+for v in DB_MAX_CONNS DB_PIPELINES GOGC GOMEMLIMIT GOMAXPROCS GODEBUG PPROF_ADDR; do
 	if [[ -n "${!v:-}" ]]; then server_env+=("$v=${!v}"); fi
 done
 

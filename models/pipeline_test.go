@@ -1,0 +1,239 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cloudcomms/customers/internal/pgtest"
+)
+
+// openPipeline opens a pool of conns connections to a new database and a pipeline
+// over it with one batch in flight at most.
+func openPipeline(t *testing.T, conns int) (*pipeline, *sql.DB) {
+	t.Helper()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: conns, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newPipeline(pool, 1), pool
+}
+
+// scanInt64s appends each row's int8 columns to *out.
+func scanInt64s(out *[]int64) nativeScan {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				return err
+			}
+			for _, v := range vals {
+				*out = append(*out, v.(int64))
+			}
+		}
+		return rows.Err()
+	}
+}
+
+// holdBatch sends a read that waits for advisory lock 42, held by the test, and
+// returns once it is in flight; release lets it finish and returns its error.
+func holdBatch(t *testing.T, p *pipeline, pool *sql.DB) (release func() error) {
+	t.Helper()
+	ctx := context.Background()
+	holder, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_lock(42)"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var got []int64
+		done <- p.query(ctx, "SELECT 1::int8 FROM (SELECT pg_advisory_xact_lock_shared(42)) AS l", nil, scanInt64s(&got))
+	}()
+	eventually(t, "the held read to wait for its lock", func() bool {
+		var waiting bool
+		err := holder.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)").Scan(&waiting)
+		return err == nil && waiting
+	})
+	return func() error {
+		if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_unlock(42)"); err != nil {
+			t.Fatal(err)
+		}
+		holder.Close()
+		return <-done
+	}
+}
+
+// eventually polls cond for up to 10 s, and fails the test if it stays false.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
+
+func (p *pipeline) queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue)
+}
+
+// TestPipelineSharesRoundTrips: reads that come while a batch is in flight go
+// together in the next, on one connection, although the pool has more; each gets
+// its own answer.
+func TestPipelineSharesRoundTrips(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 8)
+	release := holdBatch(t, p, pool)
+	const reads = 10
+	got := make([][]int64, reads)
+	errs := make([]error, reads)
+	var wg sync.WaitGroup
+	for i := range reads {
+		wg.Go(func() {
+			errs[i] = p.query(context.Background(), "SELECT pg_backend_pid()::int8, $1::int8", []any{int64(i)}, scanInt64s(&got[i]))
+		})
+	}
+	eventually(t, "the reads to queue", func() bool { return p.queued() == reads })
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	wg.Wait()
+	pids := map[int64]bool{}
+	for i := range reads {
+		if errs[i] != nil || len(got[i]) != 2 || got[i][1] != int64(i) {
+			t.Fatalf("read %d: %v, %v; want [pid %d]", i, got[i], errs[i], i)
+		}
+		pids[got[i][0]] = true
+	}
+	if len(pids) != 1 {
+		t.Errorf("the queued reads ran on %d connections; want 1 (one batch)", len(pids))
+	}
+}
+
+// TestPipelineKeepsErrorsApart: a statement that fails in a batch fails alone.
+func TestPipelineKeepsErrorsApart(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	divisors := []int64{1, 0, 3}
+	got := make([][]int64, len(divisors))
+	errs := make([]error, len(divisors))
+	var wg sync.WaitGroup
+	for i, d := range divisors {
+		wg.Go(func() {
+			errs[i] = p.query(context.Background(), "SELECT 6 / $1::int8", []any{d}, scanInt64s(&got[i]))
+		})
+		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+	}
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	wg.Wait()
+	var pgErr *pgconn.PgError
+	if !errors.As(errs[1], &pgErr) || pgErr.Code != "22012" {
+		t.Errorf("6 / 0: %v, %v; want division_by_zero (22012)", got[1], errs[1])
+	}
+	for _, i := range []int{0, 2} {
+		if errs[i] != nil || len(got[i]) != 1 || got[i][0] != 6/divisors[i] {
+			t.Errorf("6 / %d: %v, %v; want [%d]", divisors[i], got[i], errs[i], 6/divisors[i])
+		}
+	}
+}
+
+// TestPipelineLetsAQueuedReadGo: a read whose caller leaves before its batch is
+// sent returns at once, and the batch goes on without it.
+func TestPipelineLetsAQueuedReadGo(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() {
+		var got []int64
+		left <- p.query(ctx, "SELECT 1::int8", nil, scanInt64s(&got))
+	}()
+	var stayed []int64
+	stayedErr := make(chan error, 1)
+	go func() {
+		stayedErr <- p.query(context.Background(), "SELECT 2::int8", nil, scanInt64s(&stayed))
+	}()
+	eventually(t, "the reads to queue", func() bool { return p.queued() == 2 })
+	cancel()
+	select {
+	case err := <-left:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("canceled read: %v; want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the canceled read still waits for the batch in flight")
+	}
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	if err := <-stayedErr; err != nil || len(stayed) != 1 || stayed[0] != 2 {
+		t.Errorf("read queued with it: %v, %v; want [2]", stayed, err)
+	}
+}
+
+// TestPipelinePreparesABoundedNumber: a connection keeps at most maxPrepared
+// statements prepared, however many texts it is sent.
+func TestPipelinePreparesABoundedNumber(t *testing.T) {
+	t.Parallel()
+	p, _ := openPipeline(t, 1)
+	ctx := context.Background()
+	for i := range maxPrepared + 20 {
+		var got []int64
+		if err := p.query(ctx, fmt.Sprintf("SELECT %d::int8", i), nil, scanInt64s(&got)); err != nil || len(got) != 1 || got[0] != int64(i) {
+			t.Fatalf("statement %d: %v, %v", i, got, err)
+		}
+	}
+	var count []int64
+	err := p.query(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'customers\\_%'", nil, scanInt64s(&count))
+	if err != nil || len(count) != 1 || count[0] > maxPrepared {
+		t.Errorf("statements prepared on the connection: %v, %v; want at most %d", count, err, maxPrepared)
+	}
+}
+
+// TestPipelineAfterATableChanged: a statement prepared before its table changed
+// shape fails once, as with pgx's own statement cache, and is prepared again.
+func TestPipelineAfterATableChanged(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 1)
+	ctx := context.Background()
+	if _, err := pool.ExecContext(ctx, "CREATE TABLE shapes (a int8); INSERT INTO shapes VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	read := func() ([]int64, error) {
+		var got []int64
+		return got, p.query(ctx, "SELECT * FROM shapes", nil, scanInt64s(&got))
+	}
+	if got, err := read(); err != nil || len(got) != 1 {
+		t.Fatalf("before: %v, %v", got, err)
+	}
+	if _, err := pool.ExecContext(ctx, "ALTER TABLE shapes ADD COLUMN b int8 NOT NULL DEFAULT 2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(); !isCachedPlanInvalid(err) {
+		t.Fatalf("first read after: %v; want the cached plan refused", err)
+	}
+	if got, err := read(); err != nil || len(got) != 2 || got[1] != 2 {
+		t.Fatalf("second read after: %v, %v; want [1 2]", got, err)
+	}
+}

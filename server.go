@@ -105,6 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeReplicas()
 	metrics := graph.NewMetrics(sqlDB)
+	metrics.CountPipeline(func() models.PipelineStats { return models.PipelineStatsOf(db) })
 	h, err := newHandler(ctx, cfg, logger, db, replicas, verifier, tracer, metrics)
 	if err != nil {
 		return err

@@ -298,7 +298,8 @@ func TestAdminListener(t *testing.T) {
 			t.Errorf("public %s: %d, want 404", path, status)
 		}
 	}
-	if status, body := get(admin, "/metrics"); status != 200 || !strings.Contains(body, "go_sql_max_open_connections") {
+	if status, body := get(admin, "/metrics"); status != 200 || !strings.Contains(body, "go_sql_max_open_connections") ||
+		!strings.Contains(body, "customers_sql_pipeline_round_trips_total") {
 		t.Errorf("admin /metrics: %d\n%.300s", status, body)
 	}
 	if status, _ := get(admin, "/debug/pprof/"); status != http.StatusNotFound {

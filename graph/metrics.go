@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cloudcomms/customers/models"
 )
 
 // Metrics are the service's Prometheus metrics, served at /metrics.
@@ -63,6 +65,20 @@ func NewMetrics(db *sql.DB) *Metrics {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(db, "customers"))
 	}
 	return m
+}
+
+// CountPipeline exports the counts of the database pool's pipeline
+// (models.PipelineStats): reads, and the round trips they shared.
+func (m *Metrics) CountPipeline(stats func() models.PipelineStats) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "customers_sql_pipelined_reads_total",
+			Help: "Reads sent through the pool's pipeline (outside transactions); divided by customers_sql_pipeline_round_trips_total, the reads that shared a round trip.",
+		}, func() float64 { return float64(stats().Reads) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "customers_sql_pipeline_round_trips_total", Help: "Batches of reads the pool's pipeline sent, one round trip each.",
+		}, func() float64 { return float64(stats().Batches) }),
+	)
 }
 
 // Handler serves the metrics in Prometheus's text format.

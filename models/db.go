@@ -64,7 +64,7 @@ func OpenDB(cfg DBConfig) (*gorm.DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	db.ClauseBuilders["LIMIT"] = buildLimit
-	if err := db.Callback().Row().Replace("gorm:row", newPipeline(pool, cfg.Pipelines).rowQuery); err != nil {
+	if err := db.Use(newPipeline(pool, cfg.Pipelines)); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if err := countStatements(db); err != nil {

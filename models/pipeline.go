@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
 )
 
 // pipeline lets the reads that concurrent requests run on the pool, outside
@@ -31,6 +33,8 @@ import (
 type pipeline struct {
 	pool       *sql.DB
 	maxBatches int
+
+	reads, batches atomic.Uint64 // sent so far
 
 	mu       sync.Mutex
 	inFlight int          // batches being sent or read
@@ -56,6 +60,29 @@ type pipelined struct {
 // batches in flight at once (at least 1).
 func newPipeline(pool *sql.DB, maxBatches int) *pipeline {
 	return &pipeline{pool: pool, maxBatches: max(maxBatches, 1)}
+}
+
+// Name and Initialize make the pipeline a GORM plugin: it is GORM's row callback
+// (rowQuery), and PipelineStatsOf finds it.
+func (p *pipeline) Name() string { return pipelinePlugin }
+
+const pipelinePlugin = "customers:pipeline"
+
+func (p *pipeline) Initialize(db *gorm.DB) error {
+	return db.Callback().Row().Replace("gorm:row", p.rowQuery)
+}
+
+// PipelineStats counts what a pool's pipeline sent: reads, in batches (round
+// trips); Reads / Batches is how many reads shared a round trip on average.
+type PipelineStats struct{ Reads, Batches uint64 }
+
+// PipelineStatsOf reads the counts of db's pipeline (zero without one).
+func PipelineStatsOf(db *gorm.DB) PipelineStats {
+	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)
+	if !ok {
+		return PipelineStats{}
+	}
+	return PipelineStats{Reads: p.reads.Load(), Batches: p.batches.Load()}
 }
 
 // query runs query with args and reads its rows with scan, in the next batch.
@@ -103,7 +130,7 @@ func (p *pipeline) dequeue(r *pipelined) bool {
 // send runs batch, whose first read is the caller's, answers the others, and hands
 // what queued meanwhile on to the first read queued.
 func (p *pipeline) send(batch []*pipelined) {
-	run(p.pool, batch)
+	p.run(batch)
 	for _, r := range batch[1:] {
 		r.done <- struct{}{}
 	}
@@ -121,10 +148,13 @@ func (p *pipeline) send(batch []*pipelined) {
 	next[0].done <- struct{}{}
 }
 
-// run sends batch on a connection of pool and sets each read's error. As
+// run sends batch on a connection of the pool and sets each read's error. As
 // database/sql does, it tries once more on another connection when the first turns
 // out closed before anything was sent, and drops that one from the pool.
-func run(pool *sql.DB, batch []*pipelined) {
+func (p *pipeline) run(batch []*pipelined) {
+	p.reads.Add(uint64(len(batch)))
+	p.batches.Add(1)
+	pool := p.pool
 	// The batch is the whole queue's: the first caller leaving must not end it.
 	// Each statement is still bounded by the pool's statement_timeout.
 	ctx := context.WithoutCancel(batch[0].ctx)

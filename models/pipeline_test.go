@@ -125,6 +125,28 @@ func TestPipelineSharesRoundTrips(t *testing.T) {
 	if len(pids) != 1 {
 		t.Errorf("the queued reads ran on %d connections; want 1 (one batch)", len(pids))
 	}
+	// The held read, alone, then the ten together.
+	if sent, batches := p.reads.Load(), p.batches.Load(); sent != reads+1 || batches != 2 {
+		t.Errorf("counted %d reads in %d batches; want %d in 2", sent, batches, reads+1)
+	}
+}
+
+// TestPipelineStatsOf: the pipeline OpenDB installs counts the reads GORM sends
+// through it.
+func TestPipelineStatsOf(t *testing.T) {
+	t.Parallel()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 2, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := PipelineStatsOf(db), (PipelineStats{Reads: 3, Batches: 3}); got != want {
+		t.Errorf("PipelineStatsOf: %+v, want %+v", got, want)
+	}
 }
 
 // TestPipelineKeepsErrorsApart: a statement that fails in a batch fails alone.

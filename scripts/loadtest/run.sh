@@ -269,12 +269,16 @@ server_cpu_ticks() {
 }
 # server_hwm_kib: the server's peak resident set (VmHWM) since the last reset.
 server_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status"; }
-# statements: "<sum> <count>" of customers_sql_statements_per_request.
+# statements: "<sum> <count>" of customers_sql_statements_per_request, then the
+# pipeline's reads and round trips (customers_sql_pipelined_reads_total,
+# customers_sql_pipeline_round_trips_total).
 statements() {
 	curl -fsS "http://$admin/metrics" | awk '
 		/^customers_sql_statements_per_request_sum / { s = $2 }
 		/^customers_sql_statements_per_request_count / { c = $2 }
-		END { printf "%.0f %.0f\n", s, c }'
+		/^customers_sql_pipelined_reads_total / { r = $2 }
+		/^customers_sql_pipeline_round_trips_total / { b = $2 }
+		END { printf "%.0f %.0f %.0f %.0f\n", s, c, r, b }'
 }
 
 values_file() { if [[ "$1" == W2 ]]; then echo "$work/cursors.txt"; else echo "$work/ids.txt"; fi; }
@@ -324,9 +328,9 @@ api() {
 	# Peak RSS from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
 	local hwm_note=""
 	echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || hwm_note=" (peak since start)"
-	local s0 c0 s1 c1 t0 t1 w0 w1 m0 m1
+	local s0 c0 r0 b0 s1 c1 r1 b1 t0 t1 w0 w1 m0 m1
 	m0="$(statements)"
-	read -r s0 c0 <<<"$m0"
+	read -r s0 c0 r0 b0 <<<"$m0"
 	t0="$(server_cpu_ticks)"
 	w0=$EPOCHREALTIME
 	local profiler=""
@@ -342,7 +346,7 @@ api() {
 	fi
 	t1="$(server_cpu_ticks)"
 	m1="$(statements)"
-	read -r s1 c1 <<<"$m1"
+	read -r s1 c1 r1 b1 <<<"$m1"
 	line="$(grep '^LOADTEST ' "$out")" || {
 		cat "$out" >&2
 		fail "wrk printed no result for $w"
@@ -360,9 +364,10 @@ api() {
 	R[$k,cpu_pct]="$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v a="$w0" -v b="$w1" 'BEGIN { printf "%.0f", t / hz / (b - a) * 100 }')"
 	R[$k,rss]="$(awk -v k="$(server_hwm_kib)" 'BEGIN { printf "%.0f", k / 1024 }')$hwm_note"
 	R[$k,stmts]="$(awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN { if (c > 0) printf "%.2f", s / c; else print "n/a" }')"
-	printf 'round %d %s API     %8s req/s  p50 %s ms  p99 %s ms  errors %s (%s)  server CPU %s µs/req (%s %% of a core)  max RSS %s MiB  %s statements/req\n' \
+	R[$k,shared]="$(awk -v r=$((r1 - r0)) -v b=$((b1 - b0)) 'BEGIN { if (b > 0) printf "%.1f", r / b; else print "n/a" }')"
+	printf 'round %d %s API     %8s req/s  p50 %s ms  p99 %s ms  errors %s (%s)  server CPU %s µs/req (%s %% of a core)  max RSS %s MiB  %s statements/req  %s reads/round trip\n' \
 		"$round" "$w" "${R[$k,rps]}" "${R[$k,p50]}" "${R[$k,p99]}" "${R[$k,errors]}" "${R[$k,error_detail]}" \
-		"${R[$k,cpu_us]}" "${R[$k,cpu_pct]}" "${R[$k,rss]}" "${R[$k,stmts]}"
+		"${R[$k,cpu_us]}" "${R[$k,cpu_pct]}" "${R[$k,rss]}" "${R[$k,stmts]}" "${R[$k,shared]}"
 }
 
 ceiling() {
@@ -427,12 +432,12 @@ stop_server
 
 {
 	echo
-	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % of a core | max RSS MiB | statements/req | ceiling tx/s | API / ceiling | API / bare Go |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| round | workload | req/s | p50 ms | p99 ms | errors | server CPU µs/req | server CPU % of a core | max RSS MiB | statements/req | reads / round trip | ceiling tx/s | API / ceiling | API / bare Go |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for round in $(seq 1 "$ROUNDS"); do
 		for w in $WORKLOADS; do
 			k="$round,$w"
-			echo "| $round | $w | ${R[$k,rps]} | ${R[$k,p50]} | ${R[$k,p99]} | ${R[$k,errors]} | ${R[$k,cpu_us]} | ${R[$k,cpu_pct]} | ${R[$k,rss]} | ${R[$k,stmts]} | ${R[$k,ceiling]} | ${R[$k,ratio]} % | ${R[$k,bare_ratio]:+${R[$k,bare_ratio]} %} |"
+			echo "| $round | $w | ${R[$k,rps]} | ${R[$k,p50]} | ${R[$k,p99]} | ${R[$k,errors]} | ${R[$k,cpu_us]} | ${R[$k,cpu_pct]} | ${R[$k,rss]} | ${R[$k,stmts]} | ${R[$k,shared]} | ${R[$k,ceiling]} | ${R[$k,ratio]} % | ${R[$k,bare_ratio]:+${R[$k,bare_ratio]} %} |"
 		done
 	done
 	echo

@@ -119,6 +119,13 @@ func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
 	return out, rows.Err()
 }
 
+// sendAlone marks q's statement to be sent on a connection of its own rather than
+// with other requests' reads (pipeline): a filter or an ordering other than by id
+// can make it slow, and the reads sent after it in the same batch would wait.
+func sendAlone(q *gorm.DB) *gorm.DB { return q.Set(sendAloneKey, true) }
+
+const sendAloneKey = "customers:send_alone"
+
 // nativeScan reads the rows of a statement run by rowQuery.
 type nativeScan func(pgx.Rows) error
 
@@ -144,7 +151,8 @@ func (p *pipeline) rowQuery(db *gorm.DB) {
 		return
 	}
 	db.Statement.Settings.Delete("rows")
-	db.Error = p.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan))
+	_, alone := db.Statement.Settings.Load(sendAloneKey)
+	db.Error = p.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan), alone)
 	db.RowsAffected = -1
 }
 

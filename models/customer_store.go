@@ -95,6 +95,9 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if len(order) > 0 {
 		cols = customerColumns
 	}
+	if filter != nil || len(order) > 0 {
+		q = sendAlone(q)
+	}
 	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page, cols)
 	if err != nil {
 		return nil, err

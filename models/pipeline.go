@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,10 +52,14 @@ type pipelined struct {
 	args  []any
 	scan  nativeScan
 	err   error
+	// answered is set with err once the read ran or failed for good.
+	answered bool
 	// lead is set, before done is signalled, on the read that is to send the batch.
 	lead []*pipelined
 	done chan struct{}
 }
+
+func (r *pipelined) answer(err error) { r.err, r.answered = err, true }
 
 // newPipeline shares round trips on pool among reads, with up to maxBatches
 // batches in flight at once (at least 1).
@@ -85,12 +90,17 @@ func PipelineStatsOf(db *gorm.DB) PipelineStats {
 	return PipelineStats{Reads: p.reads.Load(), Batches: p.batches.Load()}
 }
 
-// query runs query with args and reads its rows with scan, in the next batch.
-func (p *pipeline) query(ctx context.Context, query string, args []any, scan nativeScan) error {
+// query runs query with args and reads its rows with scan, in the next batch; alone,
+// on a connection of its own and at once, when alone is set.
+func (p *pipeline) query(ctx context.Context, query string, args []any, scan nativeScan, alone bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	r := &pipelined{ctx: ctx, query: query, args: args, scan: scan}
+	if alone {
+		p.run([]*pipelined{r})
+		return r.err
+	}
 	p.mu.Lock()
 	if p.inFlight < p.maxBatches {
 		p.inFlight++
@@ -107,7 +117,9 @@ func (p *pipeline) query(ctx context.Context, query string, args []any, scan nat
 		if p.dequeue(r) {
 			return ctx.Err()
 		}
-		<-r.done // already in a batch, whose scan writes into the caller's rows
+		// Already in a batch, whose scan writes into the caller's rows, or about to
+		// send one. It ends by the latest deadline of its reads.
+		<-r.done
 	}
 	if r.lead != nil {
 		p.send(r.lead)
@@ -127,11 +139,21 @@ func (p *pipeline) dequeue(r *pipelined) bool {
 	return true
 }
 
-// send runs batch, whose first read is the caller's, answers the others, and hands
-// what queued meanwhile on to the first read queued.
+// send runs batch, whose first read is the caller's, then answers the others and
+// hands what queued meanwhile on to the first read queued, also when run panics:
+// the reads it did not answer then fail, and the panic goes on in the caller.
 func (p *pipeline) send(batch []*pipelined) {
+	defer p.handOff(batch)
 	p.run(batch)
+}
+
+var errBatchFailed = errors.New("query: the batch of reads it was sent in failed")
+
+func (p *pipeline) handOff(batch []*pipelined) {
 	for _, r := range batch[1:] {
+		if !r.answered {
+			r.answer(errBatchFailed)
+		}
 		r.done <- struct{}{}
 	}
 	p.mu.Lock()
@@ -143,33 +165,62 @@ func (p *pipeline) send(batch []*pipelined) {
 	n := min(len(p.queue), maxPipelined)
 	next := slices.Clone(p.queue[:n])
 	p.queue = slices.Delete(p.queue, 0, n)
-	p.mu.Unlock()
 	next[0].lead = next
+	p.mu.Unlock()
 	next[0].done <- struct{}{}
 }
 
-// run sends batch on a connection of the pool and sets each read's error. As
-// database/sql does, it tries once more on another connection when the first turns
-// out closed before anything was sent, and drops that one from the pool.
+// errConnLost marks the error of a batch whose connection broke: the reads it had
+// not answered can be sent again.
+var errConnLost = errors.New("query: the connection was lost")
+
+// run sends batch on a connection of the pool and answers each read. The reads a
+// broken connection left unanswered (their scan never ran; a read runs again
+// harmlessly) are sent once more on another connection, as database/sql does.
 func (p *pipeline) run(batch []*pipelined) {
 	p.reads.Add(uint64(len(batch)))
 	p.batches.Add(1)
-	pool := p.pool
-	// The batch is the whole queue's: the first caller leaving must not end it.
-	// Each statement is still bounded by the pool's statement_timeout.
-	ctx := context.WithoutCancel(batch[0].ctx)
-	err := runOnce(ctx, pool, batch)
-	if errors.Is(err, driver.ErrBadConn) {
-		err = runOnce(ctx, pool, batch)
-	}
-	if err != nil {
-		for _, r := range batch {
-			r.err = err
+	ctx, cancel := batchContext(batch)
+	defer cancel()
+	pending := slices.Clone(batch) // batch itself stays whole for handOff
+	var err error
+	for try := 0; try < 2 && len(pending) > 0; try++ {
+		err = runOnce(ctx, p.pool, pending)
+		pending = slices.DeleteFunc(pending, func(r *pipelined) bool { return r.answered })
+		if !errors.Is(err, errConnLost) || ctx.Err() != nil {
+			break
 		}
+	}
+	if err == nil {
+		err = errBatchFailed
+	}
+	for _, r := range pending {
+		r.answer(err)
 	}
 }
 
-// runOnce returns an error that is every read's, else sets each read's own.
+// batchContext is what a batch runs under. A read alone keeps its caller's context.
+// A batch shared by several callers ends at the latest of their deadlines, but not
+// when one of them leaves, which must not end the others' reads.
+func batchContext(batch []*pipelined) (context.Context, context.CancelFunc) {
+	if len(batch) == 1 {
+		return batch[0].ctx, func() {}
+	}
+	var latest time.Time
+	for _, r := range batch {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return context.WithoutCancel(batch[0].ctx), func() {}
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(context.WithoutCancel(batch[0].ctx), latest)
+}
+
+// runOnce sends batch on a connection of pool and answers what it can; its error
+// is that of the reads it left unanswered.
 func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
 	conn, err := pool.Conn(ctx)
 	if err != nil {
@@ -182,7 +233,8 @@ func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
 			return fmt.Errorf("query: the pool's connections are %T, not pgx's", driverConn)
 		}
 		if c.Conn().IsClosed() {
-			return driver.ErrBadConn
+			// database/sql drops the connection.
+			return fmt.Errorf("%w: %w", errConnLost, driver.ErrBadConn)
 		}
 		return sendPipeline(ctx, c.Conn(), batch)
 	})
@@ -191,23 +243,27 @@ func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
 // sendPipeline sends batch on conn as one pipeline, a Sync after each statement,
 // and reads the answers in order.
 func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error {
+	lost := func(err error) error {
+		if conn.IsClosed() {
+			return fmt.Errorf("%w: %w", errConnLost, err)
+		}
+		return err
+	}
+	prepared := preparedOn(conn.PgConn())
 	stmts := make([]*pgconn.StatementDescription, len(batch))
 	params := make([]pgx.ExtendedQueryBuilder, len(batch))
 	sent := 0
 	for i, r := range batch {
-		sd, err := preparedOn(conn.PgConn()).prepare(ctx, conn.PgConn(), r.query)
+		sd, err := prepared.prepare(ctx, conn.PgConn(), r.query)
 		if err != nil {
 			if conn.IsClosed() {
-				if pgconn.SafeToRetry(err) {
-					return driver.ErrBadConn
-				}
-				return err
+				return lost(err)
 			}
-			r.err = err
+			r.answer(err)
 			continue
 		}
 		if err := params[i].Build(conn.TypeMap(), sd, r.args); err != nil {
-			r.err = fmt.Errorf("query: %w", err)
+			r.answer(fmt.Errorf("query: %w", err))
 			continue
 		}
 		stmts[i] = sd
@@ -224,28 +280,20 @@ func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error
 		}
 	}
 	if err := pl.Flush(); err != nil {
-		if pgconn.SafeToRetry(err) {
-			return driver.ErrBadConn
-		}
-		return err
+		return lost(err)
 	}
 	var stale []string
 	for i, r := range batch {
 		if stmts[i] == nil {
 			continue
 		}
-		r.err = readAnswer(conn, pl, r.scan)
+		err := readAnswer(conn, pl, r.scan)
+		r.answer(err)
 		if conn.IsClosed() {
-			// The rest of the answers are lost with the connection.
-			for j := i + 1; j < len(batch); j++ {
-				if stmts[j] != nil {
-					batch[j].err = r.err
-				}
-			}
-			_ = pl.Close()
-			return nil
+			// The reads after this one are lost with the connection; they never ran.
+			return lost(err)
 		}
-		if isCachedPlanInvalid(r.err) {
+		if isStatementStale(err) {
 			stale = append(stale, r.query)
 		}
 	}
@@ -253,7 +301,7 @@ func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error
 		return err
 	}
 	for _, query := range stale {
-		if err := preparedOn(conn.PgConn()).forget(ctx, conn.PgConn(), query); err != nil {
+		if err := prepared.forget(ctx, conn.PgConn(), query); err != nil {
 			return err
 		}
 	}
@@ -296,11 +344,16 @@ func scanSafely(scan nativeScan, rows pgx.Rows) (err error) {
 	return scan(rows)
 }
 
-// isCachedPlanInvalid reports PostgreSQL's refusal to run a prepared statement
-// whose tables changed shape since it was prepared.
-func isCachedPlanInvalid(err error) bool {
+// isStatementStale reports that a prepared statement must be prepared again:
+// PostgreSQL refuses to run it because its tables changed shape since, or it is
+// gone (DEALLOCATE or DISCARD run by someone else).
+func isStatementStale(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan")
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == "26000" || // invalid_sql_statement_name
+		pgErr.Code == "0A000" && strings.Contains(pgErr.Message, "cached plan") // feature_not_supported
 }
 
 // maxPrepared bounds the statements one connection keeps prepared for pipelines:
@@ -353,6 +406,13 @@ func (p *prepared) prepare(ctx context.Context, conn *pgconn.PgConn, query strin
 	sum := sha256.Sum256([]byte(query))
 	name := "customers_" + hex.EncodeToString(sum[:12])
 	sd, err := conn.Prepare(ctx, name, query, nil)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P05" { // duplicate_prepared_statement
+		// Prepared before, and forgotten here (a deallocation failed): again.
+		if err = conn.Deallocate(ctx, name); err == nil {
+			sd, err = conn.Prepare(ctx, name, query, nil)
+		}
+	}
 	if err != nil {
 		var prepErr *pgconn.PrepareError
 		if errors.As(err, &prepErr) && prepErr.ParseComplete {

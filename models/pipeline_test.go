@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,7 +63,7 @@ func holdBatch(t *testing.T, p *pipeline, pool *sql.DB) (release func() error) {
 	done := make(chan error, 1)
 	go func() {
 		var got []int64
-		done <- p.query(ctx, "SELECT 1::int8 FROM (SELECT pg_advisory_xact_lock_shared(42)) AS l", nil, scanInt64s(&got))
+		done <- p.query(ctx, "SELECT 1::int8 FROM (SELECT pg_advisory_xact_lock_shared(42)) AS l", nil, scanInt64s(&got), false)
 	}()
 	eventually(t, "the held read to wait for its lock", func() bool {
 		var waiting bool
@@ -107,7 +108,7 @@ func TestPipelineSharesRoundTrips(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range reads {
 		wg.Go(func() {
-			errs[i] = p.query(context.Background(), "SELECT pg_backend_pid()::int8, $1::int8", []any{int64(i)}, scanInt64s(&got[i]))
+			errs[i] = p.query(context.Background(), "SELECT pg_backend_pid()::int8, $1::int8", []any{int64(i)}, scanInt64s(&got[i]), false)
 		})
 	}
 	eventually(t, "the reads to queue", func() bool { return p.queued() == reads })
@@ -160,7 +161,7 @@ func TestPipelineKeepsErrorsApart(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, d := range divisors {
 		wg.Go(func() {
-			errs[i] = p.query(context.Background(), "SELECT 6 / $1::int8", []any{d}, scanInt64s(&got[i]))
+			errs[i] = p.query(context.Background(), "SELECT 6 / $1::int8", []any{d}, scanInt64s(&got[i]), false)
 		})
 		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
 	}
@@ -189,12 +190,12 @@ func TestPipelineLetsAQueuedReadGo(t *testing.T) {
 	left := make(chan error, 1)
 	go func() {
 		var got []int64
-		left <- p.query(ctx, "SELECT 1::int8", nil, scanInt64s(&got))
+		left <- p.query(ctx, "SELECT 1::int8", nil, scanInt64s(&got), false)
 	}()
 	var stayed []int64
 	stayedErr := make(chan error, 1)
 	go func() {
-		stayedErr <- p.query(context.Background(), "SELECT 2::int8", nil, scanInt64s(&stayed))
+		stayedErr <- p.query(context.Background(), "SELECT 2::int8", nil, scanInt64s(&stayed), false)
 	}()
 	eventually(t, "the reads to queue", func() bool { return p.queued() == 2 })
 	cancel()
@@ -222,12 +223,12 @@ func TestPipelinePreparesABoundedNumber(t *testing.T) {
 	ctx := context.Background()
 	for i := range maxPrepared + 20 {
 		var got []int64
-		if err := p.query(ctx, fmt.Sprintf("SELECT %d::int8", i), nil, scanInt64s(&got)); err != nil || len(got) != 1 || got[0] != int64(i) {
+		if err := p.query(ctx, fmt.Sprintf("SELECT %d::int8", i), nil, scanInt64s(&got), false); err != nil || len(got) != 1 || got[0] != int64(i) {
 			t.Fatalf("statement %d: %v, %v", i, got, err)
 		}
 	}
 	var count []int64
-	err := p.query(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'customers\\_%'", nil, scanInt64s(&count))
+	err := p.query(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'customers\\_%'", nil, scanInt64s(&count), false)
 	if err != nil || len(count) != 1 || count[0] > maxPrepared {
 		t.Errorf("statements prepared on the connection: %v, %v; want at most %d", count, err, maxPrepared)
 	}
@@ -244,7 +245,7 @@ func TestPipelineAfterATableChanged(t *testing.T) {
 	}
 	read := func() ([]int64, error) {
 		var got []int64
-		return got, p.query(ctx, "SELECT * FROM shapes", nil, scanInt64s(&got))
+		return got, p.query(ctx, "SELECT * FROM shapes", nil, scanInt64s(&got), false)
 	}
 	if got, err := read(); err != nil || len(got) != 1 {
 		t.Fatalf("before: %v, %v", got, err)
@@ -252,10 +253,193 @@ func TestPipelineAfterATableChanged(t *testing.T) {
 	if _, err := pool.ExecContext(ctx, "ALTER TABLE shapes ADD COLUMN b int8 NOT NULL DEFAULT 2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := read(); !isCachedPlanInvalid(err) {
+	if _, err := read(); !isStatementStale(err) {
 		t.Fatalf("first read after: %v; want the cached plan refused", err)
 	}
 	if got, err := read(); err != nil || len(got) != 2 || got[1] != 2 {
 		t.Fatalf("second read after: %v, %v; want [1 2]", got, err)
+	}
+}
+
+// TestPipelineAfterAStatementWentAway: a statement deallocated behind the
+// pipeline's back (DEALLOCATE, DISCARD, a pooler) fails once and is prepared again.
+func TestPipelineAfterAStatementWentAway(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 1)
+	ctx := context.Background()
+	read := func() ([]int64, error) {
+		var got []int64
+		return got, p.query(ctx, "SELECT 7::int8", nil, scanInt64s(&got), false)
+	}
+	if got, err := read(); err != nil || len(got) != 1 {
+		t.Fatalf("before: %v, %v", got, err)
+	}
+	if _, err := pool.ExecContext(ctx, "DEALLOCATE ALL"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(); !isStatementStale(err) {
+		t.Fatalf("first read after: %v; want the statement missing", err)
+	}
+	for i := range 2 {
+		if got, err := read(); err != nil || len(got) != 1 || got[0] != 7 {
+			t.Fatalf("read %d after: %v, %v; want [7]", i+2, got, err)
+		}
+	}
+}
+
+// panicValuer panics when pgx encodes it, as a bug in an argument's encoding would.
+type panicValuer struct{}
+
+func (panicValuer) Value() (driver.Value, error) { panic("encoding bug") }
+
+// TestPipelineAfterAPanic: a read that panics while its batch is sent panics in
+// its caller, fails the reads of its batch, and leaves the pipeline working.
+func TestPipelineAfterAPanic(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	errs := make([]error, 2)
+	panicked := make(chan any, 1)
+	var wg sync.WaitGroup
+	for i, arg := range []any{panicValuer{}, int64(2)} {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					panicked <- v
+				}
+			}()
+			var got []int64
+			errs[i] = p.query(context.Background(), "SELECT $1::int8", []any{arg}, scanInt64s(&got), false)
+		})
+		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+	}
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	wg.Wait()
+	select {
+	case <-panicked:
+	default:
+		t.Error("the read whose argument panicked did not panic")
+	}
+	if !errors.Is(errs[1], errBatchFailed) {
+		t.Errorf("read in the batch that panicked: %v; want errBatchFailed", errs[1])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 3 {
+		var got []int64
+		if err := p.query(ctx, "SELECT 3::int8", nil, scanInt64s(&got), false); err != nil || len(got) != 1 {
+			t.Fatalf("read %d after the panic: %v, %v", i, got, err)
+		}
+	}
+}
+
+// TestPipelineKeepsTheCallersDeadline: a read alone ends at its caller's
+// deadline, a shared batch at the latest of its callers'.
+func TestPipelineKeepsTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	p, _ := openPipeline(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	var got []int64
+	err := p.query(ctx, "SELECT 1::int8 FROM pg_sleep(5)", nil, scanInt64s(&got), false)
+	if took := time.Since(start); err == nil || took > 3*time.Second {
+		t.Errorf("a 5 s read with a 200 ms deadline: %v after %v; want an error within the deadline", err, took)
+	}
+}
+
+// TestPipelineSendsAgainWhatALostConnectionLeft: reads queued behind one whose
+// connection ended run on another connection; only the read that was running
+// when it ended fails.
+func TestPipelineSendsAgainWhatALostConnectionLeft(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	queries := []string{"SELECT 1::int8 FROM pg_terminate_backend(pg_backend_pid())", "SELECT 2::int8"}
+	got := make([][]int64, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() { errs[i] = p.query(context.Background(), q, nil, scanInt64s(&got[i]), false) })
+		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+	}
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	wg.Wait()
+	if errs[0] == nil {
+		t.Errorf("the read that ended its connection: %v, no error", got[0])
+	}
+	if errs[1] != nil || len(got[1]) != 1 || got[1][0] != 2 {
+		t.Errorf("the read after it: %v, %v; want [2]", got[1], errs[1])
+	}
+}
+
+// TestPipelineSendsASlowReadAlone: a read marked alone (a filtered page) does not
+// wait for the batches in flight, and none waits for it.
+func TestPipelineSendsASlowReadAlone(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	defer func() {
+		if err := release(); err != nil {
+			t.Errorf("held read: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []int64
+	if err := p.query(ctx, "SELECT 4::int8", nil, scanInt64s(&got), true); err != nil || len(got) != 1 || got[0] != 4 {
+		t.Errorf("read alone while the only batch is held: %v, %v; want [4] at once", got, err)
+	}
+}
+
+// TestFilteredPagesAreSentAlone: a page with a filter or an ordering, which can be
+// slow, does not go in a batch with other requests' reads; a page without goes.
+func TestFilteredPagesAreSentAlone(t *testing.T) {
+	t.Parallel()
+	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 4, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := db.Config.Plugins[pipelinePlugin].(*pipeline)
+	pool, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var customer, staffID ObjectID
+	err = db.Raw(`WITH c AS (INSERT INTO customers (name) VALUES ('C') RETURNING id)
+		INSERT INTO users (customer_id, email, first, last, super_admin_permission) SELECT id, 'staff@example.com', 'S', 'T', 'READ_WRITE' FROM c
+		RETURNING customer_id, id`).Row().Scan(&customer, &staffID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := PermissionReadWrite
+	ctx, cancel := context.WithTimeout(WithCaller(context.Background(), Caller{UserID: &staffID, User: &User{ID: staffID, CustomerID: customer, SuperAdminPermission: &rw}}), 5*time.Second)
+	defer cancel()
+	customers := NewCustomerStore(db, NewCursors([]byte("k")), NewCallerCache())
+	users := NewUserStore(db, NewCursors([]byte("k")), NewCallerCache())
+	first := int32(10)
+	name := "C"
+	release := holdBatch(t, p, pool)
+	if page, err := customers.FindCustomers(ctx, &CustomerFilter{Name: &StringFilter{Eq: &name}}, nil, PageArgs{First: &first}, nil); err != nil || len(page.Edges) != 1 {
+		t.Errorf("filtered customers while the batches are held: %v, %v; want 1 customer at once", page, err)
+	}
+	if page, err := users.FindUsers(ctx, nil, []UserOrder{{Field: UserOrderEmail, Direction: Asc}}, PageArgs{First: &first}); err != nil || len(page.Edges) != 1 {
+		t.Errorf("users in order of email while the batches are held: %v, %v; want 1 user at once", page, err)
+	}
+	queued := make(chan error, 1)
+	go func() {
+		_, err := customers.FindCustomers(ctx, nil, nil, PageArgs{First: &first}, nil)
+		queued <- err
+	}()
+	eventually(t, "the page without a filter to queue", func() bool { return p.queued() == 1 })
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	if err := <-queued; err != nil {
+		t.Errorf("page without a filter: %v", err)
 	}
 }

@@ -116,6 +116,9 @@ func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []U
 	if err != nil {
 		return nil, err
 	}
+	if filter != nil || len(order) > 0 {
+		q = sendAlone(q)
+	}
 	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page, userColumns)
 	if err != nil {
 		return nil, err

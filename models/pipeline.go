@@ -25,7 +25,7 @@ import (
 // A read that finds fewer than maxBatches batches in flight is sent at once, alone;
 // one that finds them all busy waits in the queue, and the next batch to come back
 // hands everything queued to the first read in it, which sends it as one pipeline.
-// Under load, the system calls of a round trip, the server's and the pool's, are
+// Under load, the system calls of a round trip, PostgreSQL's and this process's, are
 // then shared by many requests.
 //
 // Every read stays its own statement with its own Sync: its own implicit

@@ -54,10 +54,19 @@ type pipelined struct {
 	err   error
 	// answered is set with err once the read ran or failed for good.
 	answered bool
+	// state says whether the rows may be scanned into the caller's memory: the
+	// sender takes a waiting read to scanning, its caller to left.
+	state atomic.Int32
 	// lead is set, before done is signalled, on the read that is to send the batch.
 	lead []*pipelined
 	done chan struct{}
 }
+
+const (
+	readWaiting = iota
+	readScanning
+	readLeft
+)
 
 func (r *pipelined) answer(err error) { r.err, r.answered = err, true }
 
@@ -114,11 +123,9 @@ func (p *pipeline) query(ctx context.Context, query string, args []any, scan nat
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		if p.dequeue(r) {
+		if p.leave(r) {
 			return ctx.Err()
 		}
-		// Already in a batch, whose scan writes into the caller's rows, or about to
-		// send one. It ends by the latest deadline of its reads.
 		<-r.done
 	}
 	if r.lead != nil {
@@ -127,21 +134,24 @@ func (p *pipeline) query(ctx context.Context, query string, args []any, scan nat
 	return r.err
 }
 
-// dequeue takes r out of the queue, and reports whether it was still there.
-func (p *pipeline) dequeue(r *pipelined) bool {
+// leave lets r's caller go before r is answered, and reports whether it may: while r
+// waits in the queue, or in another read's batch before its rows are scanned (they
+// are then read and dropped). A read chosen to send the next batch must send it.
+func (p *pipeline) leave(r *pipelined) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	i := slices.Index(p.queue, r)
-	if i < 0 {
-		return false
+	if i := slices.Index(p.queue, r); i >= 0 {
+		p.queue = slices.Delete(p.queue, i, i+1)
+		return true
 	}
-	p.queue = slices.Delete(p.queue, i, i+1)
-	return true
+	return r.lead == nil && r.state.CompareAndSwap(readWaiting, readLeft)
 }
 
 // send runs batch, whose first read is the caller's, then answers the others and
-// hands what queued meanwhile on to the first read queued, also when run panics:
-// the reads it did not answer then fail, and the panic goes on in the caller.
+// hands what queued meanwhile on to the first read queued, also when run panics
+// (a read's own panics, in its arguments or its scan, are its errors; this is for
+// the rest): the reads it did not answer then fail, and the panic goes on in the
+// caller.
 func (p *pipeline) send(batch []*pipelined) {
 	defer p.handOff(batch)
 	p.run(batch)
@@ -254,16 +264,12 @@ func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error
 	params := make([]pgx.ExtendedQueryBuilder, len(batch))
 	sent := 0
 	for i, r := range batch {
-		sd, err := prepared.prepare(ctx, conn.PgConn(), r.query)
+		sd, err := prepareRead(ctx, conn, prepared, &params[i], r)
 		if err != nil {
 			if conn.IsClosed() {
 				return lost(err)
 			}
 			r.answer(err)
-			continue
-		}
-		if err := params[i].Build(conn.TypeMap(), sd, r.args); err != nil {
-			r.answer(fmt.Errorf("query: %w", err))
 			continue
 		}
 		stmts[i] = sd
@@ -287,7 +293,11 @@ func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error
 		if stmts[i] == nil {
 			continue
 		}
-		err := readAnswer(conn, pl, r.scan)
+		scan := r.scan
+		if r.state.Load() != readScanning && !r.state.CompareAndSwap(readWaiting, readScanning) {
+			scan = discardRows // its caller left
+		}
+		err := readAnswer(ctx, conn, pl, scan)
 		r.answer(err)
 		if conn.IsClosed() {
 			// The reads after this one are lost with the connection; they never ran.
@@ -300,21 +310,51 @@ func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error
 	if err := pl.Close(); err != nil {
 		return err
 	}
+	var errs []error
 	for _, query := range stale {
-		if err := prepared.forget(ctx, conn.PgConn(), query); err != nil {
-			return err
-		}
+		errs = append(errs, prepared.forget(ctx, conn.PgConn(), query))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// readAnswer reads one statement's rows with scan, and the Sync after them.
-func readAnswer(conn *pgx.Conn, pl *pgconn.Pipeline, scan nativeScan) error {
+// prepareRead prepares r's statement on conn and encodes its arguments into
+// params. A panic (a Valuer's, say) is r's error: the goroutine that sends a batch
+// serves other requests too.
+func prepareRead(ctx context.Context, conn *pgx.Conn, prepared *prepared, params *pgx.ExtendedQueryBuilder, r *pipelined) (sd *pgconn.StatementDescription, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			sd, err = nil, fmt.Errorf("query: panic: %v", v)
+		}
+	}()
+	sd, err = prepared.prepare(ctx, conn.PgConn(), r.query)
+	if err != nil {
+		return nil, err
+	}
+	if err := params.Build(conn.TypeMap(), sd, r.args); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return sd, nil
+}
+
+// discardRows reads the rows of a read whose caller left.
+func discardRows(rows pgx.Rows) error {
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+
+// errOutOfStep means the pipeline's answers no longer line up with its statements:
+// the connection is closed, so that the reads not yet answered are sent again
+// rather than given another's rows.
+var errOutOfStep = errors.New("query: the pipeline's answers are out of step")
+
+// readAnswer reads one statement's rows with scan, and its Sync.
+func readAnswer(ctx context.Context, conn *pgx.Conn, pl *pgconn.Pipeline, scan nativeScan) error {
 	res, err := pl.GetResults()
 	if err == nil {
 		rr, ok := res.(*pgconn.ResultReader)
 		if !ok {
-			return fmt.Errorf("query: pipeline answered %T, not rows", res)
+			return outOfStep(ctx, conn)
 		}
 		rows := pgx.RowsFromResultReader(conn.TypeMap(), rr)
 		err = scanSafely(scan, rows)
@@ -323,13 +363,27 @@ func readAnswer(conn *pgx.Conn, pl *pgconn.Pipeline, scan nativeScan) error {
 			err = rows.Err()
 		}
 	}
-	if conn.IsClosed() {
+	// An error can also come after the rows, at the Sync (a deferred constraint
+	// checked at the implicit commit): it is this statement's too.
+	for !conn.IsClosed() {
+		res, syncErr := pl.GetResults()
+		if syncErr != nil {
+			if err == nil {
+				err = syncErr
+			}
+			continue
+		}
+		if _, ok := res.(*pgconn.PipelineSync); !ok {
+			return outOfStep(ctx, conn)
+		}
 		return err
 	}
-	if _, syncErr := pl.GetResults(); syncErr != nil && err == nil {
-		err = syncErr
-	}
 	return err
+}
+
+// outOfStep closes conn, whose answers no longer line up with the statements sent.
+func outOfStep(ctx context.Context, conn *pgx.Conn) error {
+	return errors.Join(errOutOfStep, conn.PgConn().Close(ctx))
 }
 
 // scanSafely is scan(rows), with a panic turned into the read's error: the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,61 +293,130 @@ type panicValuer struct{}
 
 func (panicValuer) Value() (driver.Value, error) { panic("encoding bug") }
 
-// TestPipelineAfterAPanic: a read that panics while its batch is sent panics in
-// its caller, fails the reads of its batch, and leaves the pipeline working.
+// TestPipelineAfterAPanic: a read whose argument panics as the batch is encoded
+// fails, first in its batch or not, and the reads sent with it are answered.
 func TestPipelineAfterAPanic(t *testing.T) {
 	t.Parallel()
-	p, pool := openPipeline(t, 4)
-	release := holdBatch(t, p, pool)
-	errs := make([]error, 2)
-	panicked := make(chan any, 1)
-	var wg sync.WaitGroup
-	for i, arg := range []any{panicValuer{}, int64(2)} {
-		wg.Go(func() {
-			defer func() {
-				if v := recover(); v != nil {
-					panicked <- v
+	for _, culprit := range []int{0, 1} {
+		t.Run(fmt.Sprint("culprit ", culprit), func(t *testing.T) {
+			t.Parallel()
+			p, pool := openPipeline(t, 4)
+			release := holdBatch(t, p, pool)
+			args := []any{int64(2), int64(2)}
+			args[culprit] = panicValuer{}
+			got := make([][]int64, len(args))
+			errs := make([]error, len(args))
+			var wg sync.WaitGroup
+			for i, arg := range args {
+				wg.Go(func() {
+					defer func() {
+						if v := recover(); v != nil {
+							errs[i] = fmt.Errorf("panicked: %v", v)
+						}
+					}()
+					errs[i] = p.query(context.Background(), "SELECT $1::int8", []any{arg}, scanInt64s(&got[i]), false)
+				})
+				eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+			}
+			if err := release(); err != nil {
+				t.Fatalf("held read: %v", err)
+			}
+			wg.Wait()
+			for i := range args {
+				if i == culprit {
+					if errs[i] == nil || !strings.Contains(errs[i].Error(), "query: panic: encoding bug") {
+						t.Errorf("read whose argument panics: %v; want the panic as its error", errs[i])
+					}
+				} else if errs[i] != nil || len(got[i]) != 1 || got[i][0] != 2 {
+					t.Errorf("read sent with it: %v, %v; want [2]", got[i], errs[i])
 				}
-			}()
-			var got []int64
-			errs[i] = p.query(context.Background(), "SELECT $1::int8", []any{arg}, scanInt64s(&got), false)
+			}
 		})
+	}
+}
+
+// TestPipelineKeepsTheCallersDeadline: a read alone ends at its caller's
+// deadline; a read in a shared batch leaves at its own, even when the batch runs
+// longer for a read without one.
+func TestPipelineKeepsTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	t.Run("alone", func(t *testing.T) {
+		t.Parallel()
+		p, _ := openPipeline(t, 4)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		var got []int64
+		err := p.query(ctx, "SELECT 1::int8 FROM pg_sleep(5)", nil, scanInt64s(&got), false)
+		if took := time.Since(start); err == nil || took > 3*time.Second {
+			t.Errorf("a 5 s read with a 200 ms deadline: %v after %v; want an error within the deadline", err, took)
+		}
+	})
+	t.Run("shared", func(t *testing.T) {
+		t.Parallel()
+		p, pool := openPipeline(t, 4)
+		release := holdBatch(t, p, pool)
+		slowDone := make(chan error, 1)
+		go func() {
+			var got []int64
+			slowDone <- p.query(context.Background(), "SELECT 1::int8 FROM pg_sleep(2)", nil, scanInt64s(&got), false)
+		}()
+		eventually(t, "the slow read to queue", func() bool { return p.queued() == 1 })
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		quick := make(chan error, 1)
+		var got []int64
+		go func() { quick <- p.query(ctx, "SELECT 2::int8", nil, scanInt64s(&got), false) }()
+		eventually(t, "the quick read to queue", func() bool { return p.queued() == 2 })
+		if err := release(); err != nil {
+			t.Fatalf("held read: %v", err)
+		}
+		select {
+		case err := <-quick:
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("read behind a 2 s one with a 300 ms deadline: %v, %v; want context.DeadlineExceeded", got, err)
+			}
+		case <-time.After(1500 * time.Millisecond):
+			t.Error("the read with a 300 ms deadline still waits for the 2 s read before it")
+		}
+		if err := <-slowDone; err != nil {
+			t.Errorf("the slow read: %v", err)
+		}
+	})
+}
+
+// TestPipelineErrorAtTheSync: an error PostgreSQL sends at a statement's Sync,
+// after its rows (a deferred constraint checked at the implicit commit), is that
+// statement's, and the reads after it get their own rows.
+func TestPipelineErrorAtTheSync(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	_, err := pool.ExecContext(context.Background(), `CREATE TABLE deferred (x int UNIQUE DEFERRABLE INITIALLY DEFERRED);
+		CREATE FUNCTION insert_twice() RETURNS int8 LANGUAGE sql AS 'INSERT INTO deferred VALUES (1), (1); SELECT 1::int8'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := holdBatch(t, p, pool)
+	queries := []string{"SELECT insert_twice()", "SELECT 2::int8", "SELECT 3::int8"}
+	got := make([][]int64, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() { errs[i] = p.query(context.Background(), q, nil, scanInt64s(&got[i]), false) })
 		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
 	}
 	if err := release(); err != nil {
 		t.Fatalf("held read: %v", err)
 	}
 	wg.Wait()
-	select {
-	case <-panicked:
-	default:
-		t.Error("the read whose argument panicked did not panic")
+	var pgErr *pgconn.PgError
+	if !errors.As(errs[0], &pgErr) || pgErr.Code != "23505" {
+		t.Errorf("the read that fails at its commit: %v, %v; want unique_violation (23505)", got[0], errs[0])
 	}
-	if !errors.Is(errs[1], errBatchFailed) {
-		t.Errorf("read in the batch that panicked: %v; want errBatchFailed", errs[1])
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for i := range 3 {
-		var got []int64
-		if err := p.query(ctx, "SELECT 3::int8", nil, scanInt64s(&got), false); err != nil || len(got) != 1 {
-			t.Fatalf("read %d after the panic: %v, %v", i, got, err)
+	for i := 1; i < len(queries); i++ {
+		if errs[i] != nil || len(got[i]) != 1 || got[i][0] != int64(i+1) {
+			t.Errorf("%s: %v, %v; want [%d]", queries[i], got[i], errs[i], i+1)
 		}
-	}
-}
-
-// TestPipelineKeepsTheCallersDeadline: a read alone ends at its caller's
-// deadline, a shared batch at the latest of its callers'.
-func TestPipelineKeepsTheCallersDeadline(t *testing.T) {
-	t.Parallel()
-	p, _ := openPipeline(t, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	var got []int64
-	err := p.query(ctx, "SELECT 1::int8 FROM pg_sleep(5)", nil, scanInt64s(&got), false)
-	if took := time.Since(start); err == nil || took > 3*time.Second {
-		t.Errorf("a 5 s read with a 200 ms deadline: %v after %v; want an error within the deadline", err, took)
 	}
 }
 

@@ -299,7 +299,7 @@ func TestAdminListener(t *testing.T) {
 		}
 	}
 	if status, body := get(admin, "/metrics"); status != 200 || !strings.Contains(body, "go_sql_max_open_connections") ||
-		!strings.Contains(body, "customers_sql_pipeline_round_trips_total") {
+		!strings.Contains(body, "customers_sql_pipeline_round_trips_total") || !strings.Contains(body, "customers_sql_pipeline_queued 0") {
 		t.Errorf("admin /metrics: %d\n%.300s", status, body)
 	}
 	if status, _ := get(admin, "/debug/pprof/"); status != http.StatusNotFound {

@@ -78,6 +78,9 @@ func (m *Metrics) CountPipeline(stats func() models.PipelineStats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "customers_sql_pipeline_round_trips_total", Help: "Batches of reads the pool's pipeline sent, one round trip each.",
 		}, func() float64 { return float64(stats().Batches) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "customers_sql_pipeline_queued", Help: "Reads waiting for the next batch of the pool's pipeline (all DB_PIPELINES batches were in flight).",
+		}, func() float64 { return float64(stats().Queued) }),
 	)
 }
 

@@ -87,8 +87,12 @@ func (p *pipeline) Initialize(db *gorm.DB) error {
 }
 
 // PipelineStats counts what a pool's pipeline sent: reads, in batches (round
-// trips); Reads / Batches is how many reads shared a round trip on average.
-type PipelineStats struct{ Reads, Batches uint64 }
+// trips), so that Reads / Batches is how many reads shared a round trip on average;
+// and the reads waiting for a batch now.
+type PipelineStats struct {
+	Reads, Batches uint64
+	Queued         int
+}
 
 // PipelineStatsOf reads the counts of db's pipeline (zero without one).
 func PipelineStatsOf(db *gorm.DB) PipelineStats {
@@ -96,7 +100,14 @@ func PipelineStatsOf(db *gorm.DB) PipelineStats {
 	if !ok {
 		return PipelineStats{}
 	}
-	return PipelineStats{Reads: p.reads.Load(), Batches: p.batches.Load()}
+	return p.stats()
+}
+
+func (p *pipeline) stats() PipelineStats {
+	p.mu.Lock()
+	queued := len(p.queue)
+	p.mu.Unlock()
+	return PipelineStats{Reads: p.reads.Load(), Batches: p.batches.Load(), Queued: queued}
 }
 
 // query runs query with args and reads its rows with scan, in the next batch; alone,

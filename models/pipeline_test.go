@@ -90,11 +90,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func (p *pipeline) queued() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.queue)
-}
+func (p *pipeline) queued() int { return p.stats().Queued }
 
 // TestPipelineSharesRoundTrips: reads that come while a batch is in flight go
 // together in the next, on one connection, although the pool has more; each gets

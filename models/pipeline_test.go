@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -92,27 +93,51 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func (p *pipeline) queued() int { return p.stats().Queued }
 
+// read is one read a test sends: a statement of int8 columns, and its arguments.
+type read struct {
+	query string
+	args  []any
+}
+
+// batchTogether sends reads while a batch is held, each once the one before has
+// queued, so that they go in the next batch together and in order; it returns
+// their rows and errors (a panic as an error) once all are answered.
+func batchTogether(t *testing.T, p *pipeline, pool *sql.DB, reads ...read) ([][]int64, []error) {
+	t.Helper()
+	release := holdBatch(t, p, pool)
+	got := make([][]int64, len(reads))
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panicked: %v", v)
+				}
+			}()
+			errs[i] = p.query(context.Background(), r.query, r.args, scanInt64s(&got[i]), false)
+		})
+		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+	}
+	if err := release(); err != nil {
+		t.Fatalf("held read: %v", err)
+	}
+	wg.Wait()
+	return got, errs
+}
+
 // TestPipelineSharesRoundTrips: reads that come while a batch is in flight go
 // together in the next, on one connection, although the pool has more; each gets
 // its own answer.
 func TestPipelineSharesRoundTrips(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 8)
-	release := holdBatch(t, p, pool)
 	const reads = 10
-	got := make([][]int64, reads)
-	errs := make([]error, reads)
-	var wg sync.WaitGroup
+	var batch []read
 	for i := range reads {
-		wg.Go(func() {
-			errs[i] = p.query(context.Background(), "SELECT pg_backend_pid()::int8, $1::int8", []any{int64(i)}, scanInt64s(&got[i]), false)
-		})
+		batch = append(batch, read{"SELECT pg_backend_pid()::int8, $1::int8", []any{int64(i)}})
 	}
-	eventually(t, "the reads to queue", func() bool { return p.queued() == reads })
-	if err := release(); err != nil {
-		t.Fatalf("held read: %v", err)
-	}
-	wg.Wait()
+	got, errs := batchTogether(t, p, pool, batch...)
 	pids := map[int64]bool{}
 	for i := range reads {
 		if errs[i] != nil || len(got[i]) != 2 || got[i][1] != int64(i) {
@@ -151,21 +176,12 @@ func TestPipelineStatsOf(t *testing.T) {
 func TestPipelineKeepsErrorsApart(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
-	release := holdBatch(t, p, pool)
 	divisors := []int64{1, 0, 3}
-	got := make([][]int64, len(divisors))
-	errs := make([]error, len(divisors))
-	var wg sync.WaitGroup
-	for i, d := range divisors {
-		wg.Go(func() {
-			errs[i] = p.query(context.Background(), "SELECT 6 / $1::int8", []any{d}, scanInt64s(&got[i]), false)
-		})
-		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
+	var batch []read
+	for _, d := range divisors {
+		batch = append(batch, read{"SELECT 6 / $1::int8", []any{d}})
 	}
-	if err := release(); err != nil {
-		t.Fatalf("held read: %v", err)
-	}
-	wg.Wait()
+	got, errs := batchTogether(t, p, pool, batch...)
 	var pgErr *pgconn.PgError
 	if !errors.As(errs[1], &pgErr) || pgErr.Code != "22012" {
 		t.Errorf("6 / 0: %v, %v; want division_by_zero (22012)", got[1], errs[1])
@@ -231,56 +247,48 @@ func TestPipelinePreparesABoundedNumber(t *testing.T) {
 	}
 }
 
-// TestPipelineAfterATableChanged: a statement prepared before its table changed
-// shape fails once, as with pgx's own statement cache, and is prepared again.
-func TestPipelineAfterATableChanged(t *testing.T) {
+// TestPipelinePreparesAStaleStatementAgain: a statement PostgreSQL no longer runs
+// as prepared (its table changed shape; it was deallocated behind the pipeline's
+// back by DEALLOCATE, DISCARD or a pooler) fails once, as with pgx's own statement
+// cache, and is prepared again.
+func TestPipelinePreparesAStaleStatementAgain(t *testing.T) {
 	t.Parallel()
-	p, pool := openPipeline(t, 1)
-	ctx := context.Background()
-	if _, err := pool.ExecContext(ctx, "CREATE TABLE shapes (a int8); INSERT INTO shapes VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	read := func() ([]int64, error) {
-		var got []int64
-		return got, p.query(ctx, "SELECT * FROM shapes", nil, scanInt64s(&got), false)
-	}
-	if got, err := read(); err != nil || len(got) != 1 {
-		t.Fatalf("before: %v, %v", got, err)
-	}
-	if _, err := pool.ExecContext(ctx, "ALTER TABLE shapes ADD COLUMN b int8 NOT NULL DEFAULT 2"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := read(); !isStatementStale(err) {
-		t.Fatalf("first read after: %v; want the cached plan refused", err)
-	}
-	if got, err := read(); err != nil || len(got) != 2 || got[1] != 2 {
-		t.Fatalf("second read after: %v, %v; want [1 2]", got, err)
-	}
-}
-
-// TestPipelineAfterAStatementWentAway: a statement deallocated behind the
-// pipeline's back (DEALLOCATE, DISCARD, a pooler) fails once and is prepared again.
-func TestPipelineAfterAStatementWentAway(t *testing.T) {
-	t.Parallel()
-	p, pool := openPipeline(t, 1)
-	ctx := context.Background()
-	read := func() ([]int64, error) {
-		var got []int64
-		return got, p.query(ctx, "SELECT 7::int8", nil, scanInt64s(&got), false)
-	}
-	if got, err := read(); err != nil || len(got) != 1 {
-		t.Fatalf("before: %v, %v", got, err)
-	}
-	if _, err := pool.ExecContext(ctx, "DEALLOCATE ALL"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := read(); !isStatementStale(err) {
-		t.Fatalf("first read after: %v; want the statement missing", err)
-	}
-	for i := range 2 {
-		if got, err := read(); err != nil || len(got) != 1 || got[0] != 7 {
-			t.Fatalf("read %d after: %v, %v; want [7]", i+2, got, err)
-		}
+	for _, c := range []struct {
+		name, setup, query, change string
+		before, after              []int64
+	}{
+		{"table changed", "CREATE TABLE shapes (a int8); INSERT INTO shapes VALUES (1)", "SELECT * FROM shapes",
+			"ALTER TABLE shapes ADD COLUMN b int8 NOT NULL DEFAULT 2", []int64{1}, []int64{1, 2}},
+		{"deallocated", "", "SELECT 7::int8", "DEALLOCATE ALL", []int64{7}, []int64{7}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p, pool := openPipeline(t, 1)
+			ctx := context.Background()
+			if c.setup != "" {
+				if _, err := pool.ExecContext(ctx, c.setup); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send := func() ([]int64, error) {
+				var got []int64
+				return got, p.query(ctx, c.query, nil, scanInt64s(&got), false)
+			}
+			if got, err := send(); err != nil || !slices.Equal(got, c.before) {
+				t.Fatalf("before: %v, %v; want %v", got, err, c.before)
+			}
+			if _, err := pool.ExecContext(ctx, c.change); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := send(); !isStatementStale(err) {
+				t.Fatalf("first read after: %v; want the statement refused as stale", err)
+			}
+			for i := range 2 {
+				if got, err := send(); err != nil || !slices.Equal(got, c.after) {
+					t.Fatalf("read %d after: %v, %v; want %v", i+2, got, err, c.after)
+				}
+			}
+		})
 	}
 }
 
@@ -297,27 +305,9 @@ func TestPipelineAfterAPanic(t *testing.T) {
 		t.Run(fmt.Sprint("culprit ", culprit), func(t *testing.T) {
 			t.Parallel()
 			p, pool := openPipeline(t, 4)
-			release := holdBatch(t, p, pool)
 			args := []any{int64(2), int64(2)}
 			args[culprit] = panicValuer{}
-			got := make([][]int64, len(args))
-			errs := make([]error, len(args))
-			var wg sync.WaitGroup
-			for i, arg := range args {
-				wg.Go(func() {
-					defer func() {
-						if v := recover(); v != nil {
-							errs[i] = fmt.Errorf("panicked: %v", v)
-						}
-					}()
-					errs[i] = p.query(context.Background(), "SELECT $1::int8", []any{arg}, scanInt64s(&got[i]), false)
-				})
-				eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
-			}
-			if err := release(); err != nil {
-				t.Fatalf("held read: %v", err)
-			}
-			wg.Wait()
+			got, errs := batchTogether(t, p, pool, read{"SELECT $1::int8", args[:1]}, read{"SELECT $1::int8", args[1:]})
 			for i := range args {
 				if i == culprit {
 					if errs[i] == nil || !strings.Contains(errs[i].Error(), "query: panic: encoding bug") {
@@ -392,19 +382,8 @@ func TestPipelineErrorAtTheSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := holdBatch(t, p, pool)
 	queries := []string{"SELECT insert_twice()", "SELECT 2::int8", "SELECT 3::int8"}
-	got := make([][]int64, len(queries))
-	errs := make([]error, len(queries))
-	var wg sync.WaitGroup
-	for i, q := range queries {
-		wg.Go(func() { errs[i] = p.query(context.Background(), q, nil, scanInt64s(&got[i]), false) })
-		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
-	}
-	if err := release(); err != nil {
-		t.Fatalf("held read: %v", err)
-	}
-	wg.Wait()
+	got, errs := batchTogether(t, p, pool, read{query: queries[0]}, read{query: queries[1]}, read{query: queries[2]})
 	var pgErr *pgconn.PgError
 	if !errors.As(errs[0], &pgErr) || pgErr.Code != "23505" {
 		t.Errorf("the read that fails at its commit: %v, %v; want unique_violation (23505)", got[0], errs[0])
@@ -422,19 +401,8 @@ func TestPipelineErrorAtTheSync(t *testing.T) {
 func TestPipelineSendsAgainWhatALostConnectionLeft(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
-	release := holdBatch(t, p, pool)
-	queries := []string{"SELECT 1::int8 FROM pg_terminate_backend(pg_backend_pid())", "SELECT 2::int8"}
-	got := make([][]int64, len(queries))
-	errs := make([]error, len(queries))
-	var wg sync.WaitGroup
-	for i, q := range queries {
-		wg.Go(func() { errs[i] = p.query(context.Background(), q, nil, scanInt64s(&got[i]), false) })
-		eventually(t, "the read to queue", func() bool { return p.queued() == i+1 })
-	}
-	if err := release(); err != nil {
-		t.Fatalf("held read: %v", err)
-	}
-	wg.Wait()
+	got, errs := batchTogether(t, p, pool,
+		read{query: "SELECT 1::int8 FROM pg_terminate_backend(pg_backend_pid())"}, read{query: "SELECT 2::int8"})
 	if errs[0] == nil {
 		t.Errorf("the read that ended its connection: %v, no error", got[0])
 	}

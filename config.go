@@ -24,6 +24,7 @@ type Config struct {
 	ReplicaURLs      []string        // DATABASE_REPLICA_URLS: comma-separated
 	ReplicaMaxLag    time.Duration   // REPLICA_MAX_LAG
 	LogLevel         slog.Level      // LOG_LEVEL: debug, info, warn, error
+	LogFlush         time.Duration   // LOG_FLUSH_INTERVAL: 0 writes each line at once
 	DBMaxConns       int             // DB_MAX_CONNS
 	DBPipelines      int             // DB_PIPELINES
 	DemoData         bool            // DEMO_DATA
@@ -75,6 +76,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		TrustedProxies:   e.prefixes("TRUSTED_PROXIES"),
 		CursorSecret:     []byte(getenv("CURSOR_SECRET")),
 		ShutdownTimeout:  e.duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		LogFlush:         e.duration("LOG_FLUSH_INTERVAL", 100*time.Millisecond),
 		SlowQuery:        e.duration("DB_SLOW_QUERY", 200*time.Millisecond),
 		StatementTimeout: e.duration("DB_STATEMENT_TIMEOUT", 10*time.Second),
 		ReplicaURLs:      e.list("DATABASE_REPLICA_URLS"),
@@ -242,6 +244,7 @@ func (c Config) logValue() slog.Value {
 		slog.String("database_replica_urls", strings.Join(replicas, ",")),
 		slog.Duration("replica_max_lag", c.ReplicaMaxLag),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("log_flush_interval", c.LogFlush),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Int("db_pipelines", c.DBPipelines),
 		slog.Bool("demo_data", c.DemoData),

@@ -57,7 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "token" {
 		return printToken(cfg, args[1:], stdout)
 	}
-	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})})
+	logger, flushLogs := newLogger(stdout, cfg.LogLevel, cfg.LogFlush)
+	defer flushLogs()
 	logger.Info("starting", slog.Any("config", cfg.logValue()))
 	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
 	if err != nil {

@@ -32,8 +32,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(cfg.ListenAddr, " ", cfg.DatabaseURL, " ", cfg.LogLevel, " ", cfg.DBMaxConns, " ",
-		cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery)
-	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 2 false [] 20s 200ms"
+		cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.SlowQuery, " ", cfg.LogFlush)
+	want := "127.0.0.1:8080 postgres://postgres@127.0.0.1:5432/customers?sslmode=disable INFO 16 2 false [] 20s 200ms 100ms"
 	if got != want {
 		t.Errorf("defaults:\n got %s\nwant %s", got, want)
 	}
@@ -46,13 +46,13 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	cfg, err := loadConfig(env(map[string]string{
 		"LOG_LEVEL": "debug", "DB_MAX_CONNS": "25", "DB_PIPELINES": "4", "DEMO_DATA": "true",
-		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1 ,::1", "SHUTDOWN_TIMEOUT": "5s",
+		"TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1 ,::1", "SHUTDOWN_TIMEOUT": "5s", "LOG_FLUSH_INTERVAL": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout)
-	if want := "DEBUG 25 4 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s"; got != want {
+	got := fmt.Sprint(cfg.LogLevel, " ", cfg.DBMaxConns, " ", cfg.DBPipelines, " ", cfg.DemoData, " ", cfg.TrustedProxies, " ", cfg.ShutdownTimeout, " ", cfg.LogFlush)
+	if want := "DEBUG 25 4 true [10.0.0.0/8 192.0.2.1/32 ::1/128] 5s 0s"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
@@ -133,11 +133,12 @@ func TestLoadConfigErrors(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{
 		"LOG_LEVEL": "loud", "DB_MAX_CONNS": "0", "DB_PIPELINES": "0", "DEMO_DATA": "maybe",
 		"TRUSTED_PROXIES": "proxy.example", "SHUTDOWN_TIMEOUT": "soon", "ENV": "staging", "INTROSPECTION": "sometimes",
+		"LOG_FLUSH_INTERVAL": "-1s",
 	}))
 	if err == nil {
 		t.Fatal("invalid configuration accepted")
 	}
-	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DB_PIPELINES", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION"} {
+	for _, key := range []string{"LOG_LEVEL", "DB_MAX_CONNS", "DB_PIPELINES", "DEMO_DATA", "TRUSTED_PROXIES", "SHUTDOWN_TIMEOUT", "ENV", "INTROSPECTION", "LOG_FLUSH_INTERVAL"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s: %v", key, err)
 		}
@@ -162,7 +163,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}), logs, io.Discard)
 		logs.Close()
 	}()
-	addr := waitForLog(t, out, "serving")["addr"].(string)
+	addr := waitForLog(t, bufio.NewScanner(out), "serving")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 
 	conn, err := net.Dial("tcp", addr)
@@ -223,7 +224,7 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 		}), logs, io.Discard)
 		logs.Close()
 	}()
-	addr := waitForLog(t, out, "serving")["addr"].(string)
+	addr := waitForLog(t, bufio.NewScanner(out), "serving")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	token, err := auth.Sign(auth.Config{Secret: secret}, models.MustParseObjectID(demoStaff), time.Minute)
 	if err != nil {
@@ -274,9 +275,10 @@ func TestAdminListener(t *testing.T) {
 		}), logs, notice)
 		logs.Close()
 	}()
-	public := waitForLog(t, out, "serving")["addr"].(string)
-	admin := waitForLog(t, out, "serving admin")["addr"].(string)
-	pprof := waitForLog(t, out, "serving pprof")["addr"].(string)
+	lines := bufio.NewScanner(out)
+	public := waitForLog(t, lines, "serving")["addr"].(string)
+	admin := waitForLog(t, lines, "serving admin")["addr"].(string)
+	pprof := waitForLog(t, lines, "serving pprof")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	defer func() {
 		stop()
@@ -334,13 +336,13 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// waitForLog reads JSON log lines until one has msg, and returns it.
-func waitForLog(t *testing.T, r io.Reader, msg string) map[string]any {
+// waitForLog reads JSON log lines until one has msg, and returns it. The lines come
+// through one scanner: the server writes several at a time.
+func waitForLog(t *testing.T, lines *bufio.Scanner, msg string) map[string]any {
 	t.Helper()
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
+	for lines.Scan() {
 		var rec map[string]any
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec[slog.MessageKey] == msg {
+		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec[slog.MessageKey] == msg {
 			return rec
 		}
 	}

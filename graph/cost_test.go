@@ -210,3 +210,39 @@ func TestRefusedDocumentsCost(t *testing.T) {
 		t.Errorf("a valid document from the emptied bucket: %d %v", r.Status, r.codes())
 	}
 }
+
+// TestComplexityFollowsVariables: an operation's cost follows the variables that
+// set a page's size, request after request of the same (cached) document, and one
+// whose variables set no size costs the same whatever they are.
+func TestComplexityFollowsVariables(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t, func(c *graph.Config) { c.CostLimit = graph.CostLimit{Limit: 100000, RestoreRate: 1000} })
+	a.seedLinked(1)
+	page := `query Page($n: Int, $f: CustomerFilter) { customers(first: $n, filter: $f) { nodes { id name } } }`
+	for _, c := range []struct {
+		vars map[string]any
+		want float64
+	}{
+		{map[string]any{"n": 30}, 91},             // 1 + 30 × (1 + 2)
+		{map[string]any{"n": 2}, 7},               // 1 + 2 × (1 + 2)
+		{map[string]any{"n": 2, "f": "wrong"}, 0}, // refused before its cost is known
+		{map[string]any{}, 1 + 20*3},              // the default page size
+	} {
+		r := a.do(page, c.vars)
+		if c.want == 0 {
+			if r.Errors == nil {
+				t.Errorf("%v: no error", c.vars)
+			}
+			continue
+		}
+		if r.Status != 200 || r.Errors != nil || costOf(t, r)["requestedQueryCost"] != c.want {
+			t.Errorf("%v: %d %v cost %v, want %v", c.vars, r.Status, r.codes(), r.Extensions["cost"], c.want)
+		}
+	}
+	one := `query One($id: ObjectID!) { customer(id: $id) { id name adminUser { email } } }`
+	for _, id := range []string{a.customerID("Linked 001"), "000000000000000000000000"} {
+		if r := a.do(one, map[string]any{"id": id}); costOf(t, r)["requestedQueryCost"] != 5.0 {
+			t.Errorf("customer %s: cost %v, want 5", id, r.Extensions["cost"])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -39,12 +40,17 @@ type documents struct {
 	rules  []validator.Rule
 	cache  *sizedLRU[*document]
 	plans  bool // compile plans (plans.go) for the cached documents
+	// es computes the complexity of the cached documents' operations that no
+	// variable can change (complexityLimit); nil: none.
+	es graphql.ExecutableSchema
 }
 
-// document is a cached, validated document with the plans of its operations.
+// document is a cached, validated document with the plans of its operations and
+// the complexity of those whose complexity no variable can change.
 type document struct {
-	doc   *ast.QueryDocument
-	plans map[*ast.OperationDefinition]*plan
+	doc        *ast.QueryDocument
+	plans      map[*ast.OperationDefinition]*plan
+	complexity map[*ast.OperationDefinition]int
 }
 
 func newDocuments(schema *ast.Schema, limits Limits) *documents {
@@ -93,6 +99,9 @@ func (d *documents) prepare(query string) (*document, gqlerror.List) {
 	if d.plans {
 		cached.plans = compilePlans(doc)
 	}
+	if d.es != nil {
+		cached.complexity = fixedComplexities(d.es, doc)
+	}
 	d.cache.add(query, cached)
 	return cached, nil
 }
@@ -132,8 +141,17 @@ func (d *documents) validate(doc *ast.QueryDocument) (errs gqlerror.List) {
 type preparedKey struct{}
 
 type preparedQuery struct {
-	query string
-	doc   *ast.QueryDocument
+	query      string
+	doc        *ast.QueryDocument
+	complexity map[*ast.OperationDefinition]int
+}
+
+// preparedComplexity returns the complexity of op, an operation of the request's
+// prepared document, when no variable can change it.
+func preparedComplexity(ctx context.Context, op *ast.OperationDefinition) (int, bool) {
+	p, _ := ctx.Value(preparedKey{}).(preparedQuery)
+	cost, ok := p.complexity[op]
+	return cost, ok
 }
 
 // preparedDocument is the query cache of gqlgen's executor: it always holds the

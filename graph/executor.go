@@ -54,7 +54,7 @@ func (e *executor) CreateOperationContext(ctx context.Context, p *graphql.RawPar
 	if register != "" {
 		e.persisted.add(register, p.Query)
 	}
-	oc, errs := e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, preparedQuery{query: p.Query, doc: prepared.doc}), p)
+	oc, errs := e.Executor.CreateOperationContext(context.WithValue(ctx, preparedKey{}, preparedQuery{query: p.Query, doc: prepared.doc, complexity: prepared.complexity}), p)
 	if errs == nil {
 		if p := prepared.plans[oc.Operation]; p != nil {
 			oc.Stats.SetExtension(planStats, p)

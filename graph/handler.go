@@ -108,6 +108,7 @@ func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	generatedSchema := generated.NewExecutableSchema(schema)
 	docs := newDocuments(generatedSchema.Schema(), cfg.Limits)
 	docs.plans = !cfg.NoPlans && cfg.Tracer == nil
+	docs.es = generatedSchema
 	es := plannedSchema{ExecutableSchema: generatedSchema, resolver: cfg.Resolver}
 	exec := &executor{Executor: gqlexecutor.New(es), docs: docs, trusted: cfg.TrustedDocuments}
 	if cfg.PersistedQueries > 0 {
@@ -122,7 +123,7 @@ func newGraphQLServer(cfg Config, authn authenticator) *graphQLServer {
 	if maxComplexity <= 0 {
 		maxComplexity = math.MaxInt
 	}
-	exec.Use(extension.FixedComplexityLimit(maxComplexity))
+	exec.Use(&complexityLimit{limit: maxComplexity})
 	exec.AroundResponses(addCostExtension)
 	present := presentError(cfg.Logger)
 	exec.SetErrorPresenter(present)

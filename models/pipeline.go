@@ -413,6 +413,9 @@ func scanSafely(scan nativeScan, rows pgx.Rows) (err error) {
 // PostgreSQL refuses to run it because its tables changed shape since, or it is
 // gone (DEALLOCATE or DISCARD run by someone else).
 func isStatementStale(err error) bool {
+	if err == nil {
+		return false // before pgErr, which errors.As makes escape: an allocation per read
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false

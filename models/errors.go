@@ -84,8 +84,7 @@ func FieldError(field, format string, args ...any) *Error {
 
 // ErrorKind returns the kind of err, Internal when err is no *Error.
 func ErrorKind(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Kind
 	}
 	return Internal

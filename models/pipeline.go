@@ -413,11 +413,8 @@ func scanSafely(scan nativeScan, rows pgx.Rows) (err error) {
 // PostgreSQL refuses to run it because its tables changed shape since, or it is
 // gone (DEALLOCATE or DISCARD run by someone else).
 func isStatementStale(err error) bool {
-	if err == nil {
-		return false // before pgErr, which errors.As makes escape: an allocation per read
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err) // errors.As's target would cost an allocation per read
+	if !ok {
 		return false
 	}
 	return pgErr.Code == "26000" || // invalid_sql_statement_name

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -59,17 +58,11 @@ func newUserPage(rows []*User, cursors []string, info PageInfo, filter *UserFilt
 // Authenticate returns the user a verified credential names, who must exist and be
 // ACTIVE; otherwise the error is Unauthenticated.
 func (s *UserStore) Authenticate(ctx context.Context, id ObjectID) (*User, error) {
-	now := time.Now()
-	if u, ok := s.callers.user(id, now); ok {
-		return u, nil
-	}
-	generation := s.callers.begin()
-	u, err := findByID[User](ctx, s.db, "user", id)
+	u, err := s.callers.loadUser(ctx, id, func(ctx context.Context) (*User, error) {
+		return findByID[User](ctx, s.db, "user", id)
+	})
 	if ErrorKind(err) == NotFound || err == nil && u.Status != UserActive {
 		return nil, Errorf(Unauthenticated, "the token's user does not exist or is not active")
-	}
-	if err == nil {
-		s.callers.putUser(u, generation, now)
 	}
 	return u, err
 }

@@ -264,7 +264,15 @@ func (s *APITokenStore) AuthenticateAPIToken(ctx context.Context, secret string)
 		}
 		return u, t, nil
 	}
-	generation := s.callers.begin()
+	return s.callers.loadToken(ctx, hash, func(ctx context.Context, generation uint64) (*User, *APIToken, error) {
+		return s.findAPIToken(ctx, hash, generation, now)
+	})
+}
+
+// findAPIToken reads the token of hash and its user, refuses them as
+// AuthenticateAPIToken says, notes the token's use when it was not noted for a
+// minute, and keeps them in the caller cache under generation.
+func (s *APITokenStore) findAPIToken(ctx context.Context, hash [32]byte, generation uint64, now time.Time) (*User, *APIToken, error) {
 	var row struct {
 		User
 		Token APIToken `gorm:"embedded;embeddedPrefix:token_"`

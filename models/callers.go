@@ -17,8 +17,8 @@ import (
 const CallersChannel = "callers"
 
 // Bounds of the caller cache: entries live callerTTL at most, behind the
-// invalidations, and each map holds at most maxCachedCallers. A read of a user
-// shared by several requests (loadUser) runs callerLoadTimeout at most.
+// invalidations, and each map holds at most maxCachedCallers. A read of a caller
+// shared by several requests (shared) runs callerLoadTimeout at most.
 const (
 	callerTTL         = 10 * time.Second
 	maxCachedCallers  = 10_000
@@ -192,37 +192,72 @@ func (c *CallerCache) user(id ObjectID, now time.Time) (*User, bool) {
 }
 
 // loadUser returns a copy of the cached user id, or of the one load reads, active
-// or not, and keeps it when it is active. The lookups of id that miss while a read
-// of it that began in the same generation is in flight wait for that read rather
-// than send their own: a caller's entry expires for all its requests at once, and
-// 16 of them reading the same row needed as many connections, which database/sql
-// opens one at a time (a stall of 450 ms under the load test). A lookup that began
-// after an invalidation never waits for a read that began before it. The read
-// outlives a request that leaves, for the others waiting, up to callerLoadTimeout.
+// or not, and keeps it when it is active. The read is shared (shared).
 func (c *CallerCache) loadUser(ctx context.Context, id ObjectID, load func(context.Context) (*User, error)) (*User, error) {
 	now := time.Now()
 	if u, ok := c.user(id, now); ok {
 		return u, nil
 	}
 	generation := c.begin()
-	read := c.loads.DoChan(fmt.Sprintf("%s/%d", id, generation), func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callerLoadTimeout)
-		defer cancel()
+	u, err := shared(c, ctx, fmt.Sprintf("user:%s/%d", id, generation), func(ctx context.Context) (*User, error) {
 		u, err := load(ctx)
 		if err == nil && u.Status == UserActive {
 			c.putUser(u, generation, now)
 		}
 		return u, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	cp := *u
+	return &cp, nil
+}
+
+// loadToken returns copies of the user and the token of hash that load reads,
+// given the generation to keep them in (putToken). The read is shared (shared).
+func (c *CallerCache) loadToken(ctx context.Context, hash [32]byte, load func(context.Context, uint64) (*User, *APIToken, error)) (*User, *APIToken, error) {
+	generation := c.begin()
+	type found struct {
+		user  *User
+		token *APIToken
+	}
+	f, err := shared(c, ctx, fmt.Sprintf("token:%x/%d", hash, generation), func(ctx context.Context) (found, error) {
+		u, t, err := load(ctx, generation)
+		return found{u, t}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	u, t := *f.user, *f.token
+	return &u, &t, nil
+}
+
+// shared returns what load returns, run once for the lookups that ask for key
+// while it runs: a caller's entry expires for all its requests at once, and 16 of
+// them reading the same row needed as many connections, which database/sql opens
+// one at a time (a stall of 450 ms under the load test). Keys name the cache
+// generation, so a lookup that began after an invalidation never takes a read that
+// began before it. The read outlives a request that leaves, for the others
+// waiting, up to callerLoadTimeout; a panic in it is its error, since it runs on a
+// goroutine of its own.
+func shared[T any](c *CallerCache, ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
+	read := c.loads.DoChan(key, func() (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%s: panic: %v", key, p)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callerLoadTimeout)
+		defer cancel()
+		return load(ctx)
+	})
 	select {
 	case r := <-read:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		u := *r.Val.(*User)
-		return &u, nil
+		v, _ := r.Val.(T)
+		return v, r.Err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("find user %s: %w", id, context.Cause(ctx))
+		var zero T
+		return zero, fmt.Errorf("%s: %w", key, context.Cause(ctx))
 	}
 }
 

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"testing"
@@ -89,88 +90,117 @@ func TestCallerCacheIndexes(t *testing.T) {
 	}
 }
 
-// TestCallerReadsAreShared: the lookups of one user that miss the cache together
-// send one read of it between them; one that begins after an invalidation of the
-// user sends its own; one whose request leaves returns at once, and the others
-// still get the user.
+// TestCallerReadsAreShared: the lookups of one user, or of one API token, that miss
+// the cache together send one read of it between them; one that begins after an
+// invalidation sends its own; one whose request leaves returns at once, and the
+// others still get the caller.
 func TestCallerReadsAreShared(t *testing.T) {
 	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id ObjectID
-	if err := db.Raw(`WITH c AS (INSERT INTO customers (name) VALUES ('Shared') RETURNING id)
-		INSERT INTO users (customer_id, email, first, last) SELECT id, 'shared@example.com', 'S', 'R' FROM c RETURNING id`).Row().Scan(&id); err != nil {
+	const secret = "a shared secret"
+	hash := sha256.Sum256([]byte(secret))
+	var id, tokenID ObjectID
+	if err := db.Raw(`WITH c AS (INSERT INTO customers (name) VALUES ('Shared') RETURNING id),
+		u AS (INSERT INTO users (customer_id, email, first, last) SELECT id, 'shared@example.com', 'S', 'R' FROM c RETURNING id, customer_id)
+		INSERT INTO api_tokens (user_id, customer_id, name, token_hash, last_used_at) SELECT id, customer_id, 'shared', ?, now() FROM u
+		RETURNING user_id, id`,
+		hash[:]).Row().Scan(&id, &tokenID); err != nil {
 		t.Fatal(err)
 	}
 	callers := NewCallerCache()
 	callers.setListening(true)
-	store := NewUserStore(db, nil, callers)
-	// A lock on the table holds every read of it until the test lets go.
-	lock := db.Begin()
-	defer lock.Rollback()
-	if err := lock.Exec(`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`).Error; err != nil {
-		t.Fatal(err)
-	}
-	// Read outside the transaction: one reads a snapshot of pg_stat_activity.
-	waiting := func() (n int64) {
-		if err := db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n).Error; err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	type lookup struct {
-		user       *User
-		err        error
-		statements int64
-	}
-	authenticate := func(ctx context.Context) <-chan lookup {
-		out := make(chan lookup, 1)
-		go func() {
-			ctx := WithStatementCounter(ctx)
-			u, err := store.Authenticate(ctx, id)
-			out <- lookup{u, err, Statements(ctx)}
-		}()
-		return out
-	}
-	var together []<-chan lookup
-	for range 8 {
-		together = append(together, authenticate(context.Background()))
-	}
-	leaving, leave := context.WithCancel(context.Background())
-	left := authenticate(leaving)
-	eventually(t, "a read waiting for the lock", func() bool { return waiting() >= 1 })
-	time.Sleep(100 * time.Millisecond) // for the other lookups to send reads, if they would
-	if n := waiting(); n != 1 {
-		t.Errorf("%d reads of the user in flight, want 1", n)
-	}
-	leave()
-	select {
-	case r := <-left:
-		if !errors.Is(r.err, context.Canceled) {
-			t.Errorf("the lookup that left: %v, want context.Canceled", r.err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a lookup whose request left waited for the read")
-	}
-	callers.InvalidateUser(id)
-	after := authenticate(context.Background())
-	eventually(t, "a second read, after the invalidation", func() bool { return waiting() == 2 })
-	if err := lock.Rollback().Error; err != nil {
-		t.Fatal(err)
-	}
-	var statements int64
-	for _, c := range together {
-		r := <-c
-		if r.err != nil || r.user == nil || r.user.ID != id {
-			t.Fatalf("a lookup: %v %v", r.user, r.err)
-		}
-		statements += r.statements
-	}
-	if statements != 1 {
-		t.Errorf("8 lookups together sent %d statements, want 1", statements)
-	}
-	if r := <-after; r.err != nil || r.statements != 1 {
-		t.Errorf("the lookup after the invalidation: %v, %d statements, want its own 1", r.err, r.statements)
+	users, tokens := NewUserStore(db, nil, callers), NewAPITokenStore(db, nil, callers)
+	for _, c := range []struct {
+		name, table string
+		lookup      func(context.Context) (*User, error)
+		invalidate  func()
+	}{
+		{"User", "users", func(ctx context.Context) (*User, error) { return users.Authenticate(ctx, id) },
+			func() { callers.InvalidateUser(id) }},
+		// The token's use was just noted: a read of it is one statement.
+		{"APIToken", "api_tokens", func(ctx context.Context) (*User, error) {
+			u, _, err := tokens.AuthenticateAPIToken(ctx, secret)
+			return u, err
+		}, func() { callers.InvalidateToken(tokenID) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A lock on the table holds every read of it until the test lets go.
+			lock := db.Begin()
+			defer lock.Rollback()
+			if err := lock.Exec(`LOCK TABLE ` + c.table + ` IN ACCESS EXCLUSIVE MODE`).Error; err != nil {
+				t.Fatal(err)
+			}
+			// Read outside the transaction: one reads a snapshot of pg_stat_activity.
+			waiting := func() (n int64) {
+				if err := db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			type result struct {
+				user *User
+				err  error
+			}
+			// Each lookup counts its statements; a shared read counts in the
+			// context of the lookup that began it, also once that one has left.
+			var counted []context.Context
+			lookup := func(ctx context.Context) <-chan result {
+				ctx = WithStatementCounter(ctx)
+				counted = append(counted, ctx)
+				out := make(chan result, 1)
+				go func() {
+					u, err := c.lookup(ctx)
+					out <- result{u, err}
+				}()
+				return out
+			}
+			var together []<-chan result
+			for range 8 {
+				together = append(together, lookup(context.Background()))
+			}
+			leaving, leave := context.WithCancel(context.Background())
+			left := lookup(leaving)
+			eventually(t, "a read waiting for the lock", func() bool { return waiting() >= 1 })
+			time.Sleep(100 * time.Millisecond) // for the other lookups to send reads, if they would
+			if n := waiting(); n != 1 {
+				t.Errorf("%d reads in flight, want 1", n)
+			}
+			leave()
+			select {
+			case r := <-left:
+				if !errors.Is(r.err, context.Canceled) {
+					t.Errorf("the lookup that left: %v, want context.Canceled", r.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("a lookup whose request left waited for the read")
+			}
+			c.invalidate()
+			after := lookup(context.Background())
+			afterCount := counted[len(counted)-1]
+			eventually(t, "a second read, after the invalidation", func() bool { return waiting() == 2 })
+			if err := lock.Rollback().Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range together {
+				if r := <-ch; r.err != nil || r.user == nil || r.user.ID != id {
+					t.Fatalf("a lookup: %v %v", r.user, r.err)
+				}
+			}
+			if r := <-after; r.err != nil || r.user == nil {
+				t.Fatalf("the lookup after the invalidation: %v %v", r.user, r.err)
+			}
+			var statements int64
+			for _, ctx := range counted[:len(counted)-1] {
+				statements += Statements(ctx)
+			}
+			if statements != 1 {
+				t.Errorf("9 lookups together sent %d statements, want 1", statements)
+			}
+			if n := Statements(afterCount); n != 1 {
+				t.Errorf("the lookup after the invalidation sent %d statements, want its own 1", n)
+			}
+		})
 	}
 }

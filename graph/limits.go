@@ -68,9 +68,8 @@ func withBody(limit int64, next http.Handler) http.Handler {
 		buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), bodyPrealloc)+bytes.MinRead))
 		_, err := buf.ReadFrom(reader)
 		body := buf.Bytes()
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
+		switch _, tooLarge := errors.AsType[*http.MaxBytesError](err); {
+		case tooLarge:
 			writeErrors(r.Context(), w, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("the request body is larger than the limit of %d bytes", limit), "REQUEST_TOO_LARGE", "")
 			return

@@ -50,6 +50,9 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	if b.closed {
 		return b.out.Write(p)
 	}
+	if len(p) > b.w.Available() && b.w.Buffered() > 0 {
+		b.flushLocked() // a line is never split between two writes
+	}
 	n, err := b.w.Write(p)
 	if err != nil {
 		b.w.Reset(b.out) // the lines that failed are lost; the next get a fresh try

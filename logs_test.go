@@ -107,3 +107,36 @@ func messages(out string) string {
 	}
 	return strings.Join(msgs, " ")
 }
+
+// TestLogLinesAreNeverSplit: when the waiting lines fill the buffer, each write
+// still carries whole lines, as a pipe shared with other writers needs.
+func TestLogLinesAreNeverSplit(t *testing.T) {
+	out := &writesRecorder{}
+	logger, flush := newLogger(out, slog.LevelInfo, time.Hour)
+	long := strings.Repeat("x", 1000)
+	for i := range 200 {
+		logger.Info("line", "n", i, "pad", long)
+	}
+	flush()
+	if len(out.writes) < 2 {
+		t.Fatalf("%d writes for 200 kB of lines, want several", len(out.writes))
+	}
+	lines := 0
+	for _, w := range out.writes {
+		if !strings.HasPrefix(w, "{") || !strings.HasSuffix(w, "}\n") {
+			t.Fatalf("a write that splits a line: %.40q … %.40q", w, w[max(len(w)-40, 0):])
+		}
+		lines += strings.Count(w, "\n")
+	}
+	if lines != 200 {
+		t.Errorf("%d lines written, want 200", lines)
+	}
+}
+
+// writesRecorder keeps each write it is given.
+type writesRecorder struct{ writes []string }
+
+func (w *writesRecorder) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}

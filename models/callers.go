@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +20,8 @@ const CallersChannel = "callers"
 
 // Bounds of the caller cache: entries live callerTTL at most, behind the
 // invalidations, and each map holds at most maxCachedCallers. A read of a caller
-// shared by several requests (shared) runs callerLoadTimeout at most.
+// shared by several requests (shared) for a request without a deadline runs
+// callerLoadTimeout at most.
 const (
 	callerTTL         = 10 * time.Second
 	maxCachedCallers  = 10_000
@@ -199,7 +202,7 @@ func (c *CallerCache) loadUser(ctx context.Context, id ObjectID, load func(conte
 		return u, nil
 	}
 	generation := c.begin()
-	u, err := shared(c, ctx, fmt.Sprintf("user:%s/%d", id, generation), func(ctx context.Context) (*User, error) {
+	u, err := shared(c, ctx, fmt.Sprintf("user:%s/%d", id, generation), "find user "+id.String(), func(ctx context.Context) (*User, error) {
 		u, err := load(ctx)
 		if err == nil && u.Status == UserActive {
 			c.putUser(u, generation, now)
@@ -221,7 +224,7 @@ func (c *CallerCache) loadToken(ctx context.Context, hash [32]byte, load func(co
 		user  *User
 		token *APIToken
 	}
-	f, err := shared(c, ctx, fmt.Sprintf("token:%x/%d", hash, generation), func(ctx context.Context) (found, error) {
+	f, err := shared(c, ctx, fmt.Sprintf("token:%x/%d", hash, generation), "authenticate api token", func(ctx context.Context) (found, error) {
 		u, t, err := load(ctx, generation)
 		return found{u, t}, err
 	})
@@ -238,27 +241,46 @@ func (c *CallerCache) loadToken(ctx context.Context, hash [32]byte, load func(co
 // one at a time (a stall of 450 ms under the load test). Keys name the cache
 // generation, so a lookup that began after an invalidation never takes a read that
 // began before it. The read outlives a request that leaves, for the others
-// waiting, up to callerLoadTimeout; a panic in it is its error, since it runs on a
-// goroutine of its own.
-func shared[T any](c *CallerCache, ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
+// waiting, until the deadline of the request that began it (callerLoadTimeout
+// without one). A lookup that leaves gets its own context's error wrapped in what;
+// a panic in the read, which runs on a goroutine of its own, is raised again in
+// every lookup that waited for it, with the read's stack.
+func shared[T any](c *CallerCache, ctx context.Context, key, what string, load func(context.Context) (T, error)) (T, error) {
 	read := c.loads.DoChan(key, func() (v any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = fmt.Errorf("%s: panic: %v", key, p)
+				err = &loadPanic{value: p, stack: debug.Stack()}
 			}
 		}()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callerLoadTimeout)
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(callerLoadTimeout)
+		}
+		ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		return load(ctx)
 	})
 	select {
 	case r := <-read:
+		if p, ok := errors.AsType[*loadPanic](r.Err); ok {
+			panic(p)
+		}
 		v, _ := r.Val.(T)
 		return v, r.Err
 	case <-ctx.Done():
 		var zero T
-		return zero, fmt.Errorf("%s: %w", key, context.Cause(ctx))
+		return zero, fmt.Errorf("%s: %w", what, context.Cause(ctx))
 	}
+}
+
+// loadPanic is a panic in a shared read, with where it happened.
+type loadPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *loadPanic) Error() string {
+	return fmt.Sprintf("%v\n\nin a shared read of a caller:\n%s", p.value, p.stack)
 }
 
 // putUser keeps u, unless the cache is not listening or something was invalidated

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,9 +92,9 @@ func TestCallerCacheIndexes(t *testing.T) {
 }
 
 // TestCallerReadsAreShared: the lookups of one user, or of one API token, that miss
-// the cache together send one read of it between them; one that begins after an
-// invalidation sends its own; one whose request leaves returns at once, and the
-// others still get the caller.
+// the cache together send one read of it between them; one whose request leaves
+// returns at once, and the others still get the caller; one that begins after an
+// invalidation, while a read that began before it is in flight, sends its own.
 func TestCallerReadsAreShared(t *testing.T) {
 	db, err := OpenDB(DBConfig{URL: pgtest.NewDatabase(t), MaxConns: 8, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -127,12 +128,16 @@ func TestCallerReadsAreShared(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A lock on the table holds every read of it until the test lets go.
-			lock := db.Begin()
-			defer lock.Rollback()
-			if err := lock.Exec(`LOCK TABLE ` + c.table + ` IN ACCESS EXCLUSIVE MODE`).Error; err != nil {
-				t.Fatal(err)
+			hold := func() (release func()) {
+				lock := db.Begin()
+				if err := lock.Exec(`LOCK TABLE ` + c.table + ` IN ACCESS EXCLUSIVE MODE`).Error; err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { lock.Rollback() }) // a second rollback does nothing
+				return func() { lock.Rollback() }
 			}
-			// Read outside the transaction: one reads a snapshot of pg_stat_activity.
+			// Read outside the lock's transaction, which reads a snapshot of
+			// pg_stat_activity.
 			waiting := func() (n int64) {
 				if err := db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n).Error; err != nil {
 					t.Fatal(err)
@@ -145,23 +150,32 @@ func TestCallerReadsAreShared(t *testing.T) {
 			}
 			// Each lookup counts its statements; a shared read counts in the
 			// context of the lookup that began it, also once that one has left.
-			var counted []context.Context
-			lookup := func(ctx context.Context) <-chan result {
+			lookup := func(ctx context.Context) (<-chan result, context.Context) {
 				ctx = WithStatementCounter(ctx)
-				counted = append(counted, ctx)
 				out := make(chan result, 1)
 				go func() {
 					u, err := c.lookup(ctx)
 					out <- result{u, err}
 				}()
-				return out
+				return out, ctx
 			}
+			get := func(what string, ch <-chan result) {
+				t.Helper()
+				if r := <-ch; r.err != nil || r.user == nil || r.user.ID != id {
+					t.Fatalf("%s: %v %v", what, r.user, r.err)
+				}
+			}
+
+			release := hold()
 			var together []<-chan result
+			var counted []context.Context
 			for range 8 {
-				together = append(together, lookup(context.Background()))
+				ch, ctx := lookup(context.Background())
+				together, counted = append(together, ch), append(counted, ctx)
 			}
 			leaving, leave := context.WithCancel(context.Background())
-			left := lookup(leaving)
+			left, ctx := lookup(leaving)
+			counted = append(counted, ctx)
 			eventually(t, "a read waiting for the lock", func() bool { return waiting() >= 1 })
 			time.Sleep(100 * time.Millisecond) // for the other lookups to send reads, if they would
 			if n := waiting(); n != 1 {
@@ -176,31 +190,45 @@ func TestCallerReadsAreShared(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("a lookup whose request left waited for the read")
 			}
-			c.invalidate()
-			after := lookup(context.Background())
-			afterCount := counted[len(counted)-1]
-			eventually(t, "a second read, after the invalidation", func() bool { return waiting() == 2 })
-			if err := lock.Rollback().Error; err != nil {
-				t.Fatal(err)
-			}
+			release()
 			for _, ch := range together {
-				if r := <-ch; r.err != nil || r.user == nil || r.user.ID != id {
-					t.Fatalf("a lookup: %v %v", r.user, r.err)
-				}
-			}
-			if r := <-after; r.err != nil || r.user == nil {
-				t.Fatalf("the lookup after the invalidation: %v %v", r.user, r.err)
+				get("a lookup", ch)
 			}
 			var statements int64
-			for _, ctx := range counted[:len(counted)-1] {
+			for _, ctx := range counted {
 				statements += Statements(ctx)
 			}
 			if statements != 1 {
 				t.Errorf("9 lookups together sent %d statements, want 1", statements)
 			}
-			if n := Statements(afterCount); n != 1 {
-				t.Errorf("the lookup after the invalidation sent %d statements, want its own 1", n)
+
+			c.invalidate() // what the first read kept
+			release = hold()
+			before, beforeCount := lookup(context.Background())
+			eventually(t, "a read waiting for the lock", func() bool { return waiting() == 1 })
+			c.invalidate()
+			after, afterCount := lookup(context.Background())
+			eventually(t, "a second read, after the invalidation", func() bool { return waiting() == 2 })
+			release()
+			get("the lookup before the invalidation", before)
+			get("the lookup after it", after)
+			if b, a := Statements(beforeCount), Statements(afterCount); b != 1 || a != 1 {
+				t.Errorf("the lookups before and after the invalidation sent %d and %d statements, want 1 each", b, a)
 			}
 		})
 	}
+}
+
+// TestCallerReadPanics: a panic in a shared read is raised again in the lookup that
+// waited for it, with the read's stack, as it was when each lookup read alone.
+func TestCallerReadPanics(t *testing.T) {
+	c := NewCallerCache()
+	defer func() {
+		p, ok := recover().(*loadPanic)
+		if !ok || !strings.Contains(p.Error(), "broken driver") || !strings.Contains(p.Error(), "TestCallerReadPanics") {
+			t.Errorf("recovered %v, want the read's panic with its stack", p)
+		}
+	}()
+	_, _ = c.loadUser(context.Background(), NewObjectID(), func(context.Context) (*User, error) { panic("broken driver") })
+	t.Error("the lookup returned")
 }

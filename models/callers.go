@@ -45,7 +45,7 @@ type CallerCache struct {
 	// entries without a scan: a bulk update of users sends a notification per row.
 	tokenByID    map[ObjectID][32]byte
 	tokensByUser map[ObjectID]map[[32]byte]bool
-	// loads are the reads of users in flight, by id and generation (loadUser).
+	// loads are the reads of callers in flight, by key and generation (shared).
 	loads singleflight.Group
 }
 

@@ -102,9 +102,25 @@ func (a *api) Instance(opts ...func(*graph.Config)) *api {
 	return b
 }
 
+// InstanceListeningThrough is Instance with its listener connected to the database
+// at listenURL (a pgtest.Route to it).
+func (a *api) InstanceListeningThrough(listenURL string) *api {
+	a.t.Helper()
+	b := startInstanceListening(a.t, a.dbURL, listenURL, slog.LevelDebug)
+	b.platform, b.staff = a.platform, a.staff
+	b.warmStaff()
+	return b
+}
+
 // startInstance starts the service's handler over the database at dbURL, with its
 // listener (cache invalidations, subscriptions) connected.
 func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*graph.Config)) *api {
+	t.Helper()
+	return startInstanceListening(t, dbURL, dbURL, level, opts...)
+}
+
+// startInstanceListening is startInstance with the listener connected to listenURL.
+func startInstanceListening(t testing.TB, dbURL, listenURL string, level slog.Level, opts ...func(*graph.Config)) *api {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(graph.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})})
@@ -121,7 +137,7 @@ func startInstance(t testing.TB, dbURL string, level slog.Level, opts ...func(*g
 	resolver := graph.NewResolver(db, models.NewCursors([]byte("test cursor secret")))
 	listen, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	resolver.Listener(dbURL, logger).Start(listen) // so that the first request already has its callers cached
+	resolver.Listener(listenURL, logger).Start(listen) // so that the first request already has its callers cached
 	cfg := graph.Config{
 		Logger:        logger,
 		Resolver:      resolver,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cloudcomms/customers/internal/pgtest"
 )
 
 // within polls check every 20 ms for up to 1 s and reports whether it came true.
@@ -148,6 +150,30 @@ func TestCallerCacheInvalidation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCallerCacheOfASilentListener: an instance whose listening connection goes
+// silent (the route to PostgreSQL is cut, nothing closes the connection) misses the
+// invalidations, yet still refuses a user disabled elsewhere within a second: it
+// stops trusting its cache once its heartbeat goes unanswered.
+func TestCallerCacheOfASilentListener(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	route := pgtest.NewRoute(t, a.dbURL)
+	b := a.InstanceListeningThrough(route.URL)
+	a.seedLinked(1)
+	admin := a.userID("admin.linked001@example.com")
+	viewerAs := func(in *api) int { return in.as(admin, `{ viewer { email } }`, nil).Status }
+	if viewerAs(b) != 200 {
+		t.Fatal("before: refused")
+	}
+	route.Cut()
+	if err := a.db.Exec(`UPDATE users SET status = 'DISABLED' WHERE id = decode(?, 'hex')`, admin).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !within(func() bool { return viewerAs(b) == 401 }) {
+		t.Error("the instance that no longer hears invalidations still accepts the disabled user after 1 s")
+	}
 }
 
 // apiToken makes an API token acting as user and returns its secret.

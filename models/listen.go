@@ -2,19 +2,24 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // Listener receives PostgreSQL notifications on several channels over one
 // connection of its own (pgx's WaitForNotification), for as long as its context
 // lives: an instance holds one such connection, whatever listens. A lost connection
 // is dialled again with jittered exponential back-off, so that a recovering
-// database is not stampeded by every instance at once.
+// database is not stampeded by every instance at once. A connection that breaks
+// without a word (a peer gone without a reset, a dropped route) is found by a
+// heartbeat and treated as lost.
 type Listener struct {
 	URL    string
 	Logger *slog.Logger
@@ -42,6 +47,19 @@ type Channel struct {
 const (
 	listenRetryMin = 100 * time.Millisecond
 	listenRetryMax = 5 * time.Second
+)
+
+// Heartbeat of the listener's connection: after listenIdle without a notification
+// it sends an empty query, and a connection that does not answer within
+// listenPingTimeout is lost. A silent break is then noticed within 0.75 s, in time
+// for the caller cache to stop trusting what it holds before the 1 s within which an
+// invalidation must reach every instance. Dialling and LISTEN get listenDialTimeout,
+// as a database that accepts connections but does not answer would hold them for
+// ever.
+const (
+	listenIdle        = 250 * time.Millisecond
+	listenPingTimeout = 500 * time.Millisecond
+	listenDialTimeout = 5 * time.Second
 )
 
 // Start runs the listener in the background until ctx ends, and returns once LISTEN
@@ -93,17 +111,12 @@ func (l *Listener) names() []string {
 // listen holds one connection until it fails or ctx ends; connected says whether
 // LISTEN was in place.
 func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
-	conn, err := pgx.Connect(ctx, l.URL)
+	conn, err := l.connect(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	byName := map[string][]func(string){}
-	for _, name := range l.names() {
-		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return false, err
-		}
-	}
 	for _, c := range l.Channels {
 		if c.Notify != nil {
 			byName[c.Name] = append(byName[c.Name], c.Notify)
@@ -122,12 +135,59 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 		}
 	}()
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		wait, cancel := context.WithTimeout(ctx, listenIdle)
+		n, err := conn.WaitForNotification(wait)
+		cancel()
+		switch {
+		case err == nil:
+			for _, notify := range byName[n.Channel] {
+				notify(n.Payload)
+			}
+		case ctx.Err() == nil && pgconn.Timeout(err):
+			if err := ping(ctx, conn); err != nil {
+				return true, err
+			}
+		default:
 			return true, err
 		}
-		for _, notify := range byName[n.Channel] {
-			notify(n.Payload)
+	}
+}
+
+// connect dials the listener's connection and runs LISTEN on every channel.
+func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
+	config, err := pgx.ParseConfig(l.URL)
+	if err != nil {
+		return nil, err
+	}
+	// A wait for notifications that times out only sets a deadline on the socket,
+	// which leaves the connection usable; the default handler would also send
+	// PostgreSQL a cancel request, on a connection of its own, every listenIdle.
+	config.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	dial, cancel := context.WithTimeout(ctx, listenDialTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(dial, config)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range l.names() {
+		if _, err := conn.Exec(dial, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, err
 		}
 	}
+	return conn, nil
+}
+
+// ping is the heartbeat: an empty query, answered within listenPingTimeout.
+// Notifications that arrive meanwhile wait in conn for the next
+// WaitForNotification.
+func ping(ctx context.Context, conn *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+	defer cancel()
+	if err := conn.Ping(ctx); err != nil {
+		return fmt.Errorf("no answer to a heartbeat within %v: %w", listenPingTimeout, err)
+	}
+	return nil
 }

@@ -76,3 +76,64 @@ func TestListenerReconnects(t *testing.T) {
 	notify("channel_b", "three")
 	expect("b three")
 }
+
+// TestListenerNoticesASilentConnection: a listening connection that stops carrying
+// anything, without being closed (a route dropped between the instance and
+// PostgreSQL), is given up as lost within 0.75 s of its last word, and a new one is
+// dialled once the route is back; an idle connection that still answers is kept.
+func TestListenerNoticesASilentConnection(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	route := pgtest.NewRoute(t, dbURL)
+	events := make(chan string, 16)
+	l := &models.Listener{
+		URL: route.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Channels: []models.Channel{{
+			Name:         "channel_a",
+			Notify:       func(p string) { events <- p },
+			Connected:    func() { events <- "connected" },
+			Disconnected: func() { events <- "disconnected" },
+		}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+	next := func(within time.Duration) string {
+		t.Helper()
+		select {
+		case got := <-events:
+			return got
+		case <-time.After(within):
+			return "nothing"
+		}
+	}
+	if got := next(5 * time.Second); got != "connected" {
+		t.Fatalf("first event %q, want connected", got)
+	}
+	if got := next(time.Second); got != "nothing" {
+		t.Fatalf("idle for a second on a healthy connection: %q", got)
+	}
+	route.Cut()
+	cut := time.Now()
+	if got := next(2 * time.Second); got != "disconnected" {
+		t.Fatalf("after the route was cut: %q, want disconnected", got)
+	}
+	if took := time.Since(cut); took > time.Second {
+		t.Errorf("the silent connection was given up after %v, want at most 1 s", took)
+	}
+	route.Restore()
+	if got := next(10 * time.Second); got != "connected" {
+		t.Fatalf("after the route was back: %q, want connected", got)
+	}
+	if _, err := db.Exec(`SELECT pg_notify('channel_a', 'after')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(5 * time.Second); got != "after" {
+		t.Errorf("notification after the reconnection: %q", got)
+	}
+}

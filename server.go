@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -54,6 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("configuration: %w", err)
 	}
 	tuneGC(getenv)
+	if cfg.PprofAddr == "" {
+		// Nobody can read a heap profile without the profiler's listener, and
+		// sampling one walks the stack every 512 KiB allocated (2.7 % of W2's CPU).
+		runtime.MemProfileRate = 0
+	}
 	if len(args) > 0 && args[0] == "token" {
 		return printToken(cfg, args[1:], stdout)
 	}

@@ -190,16 +190,22 @@ func withAccessLog(logger *slog.Logger, m *Metrics, next http.Handler) http.Hand
 		case clientGone(ctx):
 			msg, status, codes = "client closed request", statusClientClosed, nil
 		}
-		logger.LogAttrs(r.Context(), slog.LevelInfo, msg,
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("op", op),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.Int64("statements", statements),
-			slog.Int64("replica_statements", models.ReplicaStatements(ctx)),
-			slog.Bool("plan", planned),
-		)
+		if h := logger.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+			// A record made here, rather than by logger.LogAttrs, carries no source
+			// location: the line has none, and finding it walks the stack.
+			line := slog.NewRecord(start.Add(elapsed), slog.LevelInfo, msg, 0)
+			line.AddAttrs(
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("op", op),
+				slog.Int("status", status),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.Int64("statements", statements),
+				slog.Int64("replica_statements", models.ReplicaStatements(ctx)),
+				slog.Bool("plan", planned),
+			)
+			_ = h.Handle(r.Context(), line) // as LogAttrs, which drops a handler's error
+		}
 		if r.URL.Path == "/query" {
 			for _, c := range codes {
 				m.countError(c)

@@ -89,34 +89,64 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 // itself, in a pipeline other requests' reads may share, where the statement runs
 // on the pool (pipeline.rowQuery), else through
 // database/sql (in a transaction, and every read once read replicas are on: they
-// go through dbresolver's pool, even those that end up on the primary).
-func scanRows[T any](q *gorm.DB, cols *columns[T]) ([]*T, error) {
-	var out []*T
-	dst := make([]any, len(cols.cols))
-	scanned := false
+// go through dbresolver's pool, even those that end up on the primary). expected is
+// how many rows the caller expects at most (0: it cannot tell): they are allocated
+// together.
+func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
+	expected = min(max(expected, 1), maxExpectedRows)
+	s := &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected}
 	rows, err := q.Set(nativeScanKey, nativeScan(func(rows pgx.Rows) error {
-		scanned = true
+		s.native = true
 		for rows.Next() {
-			t := new(T)
-			if err := rows.Scan(cols.fields(dst, t)...); err != nil {
-				return fmt.Errorf("scan: %w", err)
+			if err := s.scan(rows); err != nil {
+				return err
 			}
-			out = append(out, t)
 		}
 		return rows.Err()
 	})).Rows()
-	if err != nil || scanned {
-		return out, err
+	if err != nil || s.native {
+		return s.out, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		t := new(T)
-		if err := rows.Scan(cols.fields(dst, t)...); err != nil {
-			return nil, fmt.Errorf("scan: %w", err)
+		if err := s.scan(rows); err != nil {
+			return nil, err
 		}
-		out = append(out, t)
 	}
-	return out, rows.Err()
+	return s.out, rows.Err()
+}
+
+// rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a
+// page costs one allocation rather than one per row: the first block has room for
+// the rows expected (up to maxExpectedRows), each later one for twice as many as the
+// one before, up to maxRowBlock. A row kept keeps its block: what outlives a request
+// (the caller cache) keeps copies.
+type rowScan[T any] struct {
+	cols   *columns[T]
+	dst    []any
+	out    []*T
+	block  []T // rows not yet handed out
+	next   int // the room of the next block
+	native bool
+}
+
+const (
+	maxExpectedRows = 1024
+	maxRowBlock     = 128
+)
+
+func (s *rowScan[T]) scan(rows interface{ Scan(...any) error }) error {
+	if len(s.block) == 0 {
+		s.block = make([]T, s.next)
+		s.next = min(2*s.next, maxRowBlock)
+	}
+	t := &s.block[0]
+	s.block = s.block[1:]
+	if err := rows.Scan(s.cols.fields(s.dst, t)...); err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	s.out = append(s.out, t)
+	return nil
 }
 
 // sendAlone marks q's statement to be sent on a connection of its own rather than

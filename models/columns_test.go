@@ -53,7 +53,7 @@ func checkColumns[T any](t *testing.T, db *gorm.DB, table string, model *T, cols
 	if err := db.Table(table).Take(&want).Error; err != nil {
 		t.Fatal(err)
 	}
-	got, err := scanRows(db.Raw("SELECT "+cols.names+" FROM "+table), cols)
+	got, err := scanRows(db.Raw("SELECT "+cols.names+" FROM "+table), cols, 0)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%s: %d rows, %v", table, len(got), err)
 	}
@@ -97,7 +97,7 @@ func TestReadAfterTheServerEndedTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func() ([]*Customer, error) {
-		return scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns)
+		return scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns, 0)
 	}
 	if rows, err := read(); err != nil || len(rows) != 1 {
 		t.Fatalf("first read: %d rows, %v", len(rows), err)

@@ -731,7 +731,7 @@ func (f *Feed) recheck(s *subscriber) {
 
 // loadCustomers reads the customers ids, whoever may see them, in one statement.
 func (f *Feed) loadCustomers(ctx context.Context, ids []ObjectID) (map[ObjectID]*Customer, error) {
-	rows, err := scanRows(f.db.WithContext(ctx).Raw("SELECT "+customerColumns.names+" FROM customers WHERE id IN ?", ids), customerColumns)
+	rows, err := scanRows(f.db.WithContext(ctx).Raw("SELECT "+customerColumns.names+" FROM customers WHERE id IN ?", ids), customerColumns, len(ids))
 	if err != nil {
 		return nil, fmt.Errorf("feed: read customers: %w", err)
 	}
@@ -746,7 +746,7 @@ func (f *Feed) loadCustomers(ctx context.Context, ids []ObjectID) (map[ObjectID]
 // 00009 keeps it a day), or NotFound.
 func (f *Feed) loadDeletedCustomer(ctx context.Context, id ObjectID) (*Customer, error) {
 	rows, err := scanRows(f.db.WithContext(ctx).Raw("SELECT "+customerColumns.names+
-		" FROM (SELECT (jsonb_populate_record(NULL::customers, customer)).* FROM deleted_customers WHERE id = ?) AS c", id), customerColumns)
+		" FROM (SELECT (jsonb_populate_record(NULL::customers, customer)).* FROM deleted_customers WHERE id = ?) AS c", id), customerColumns, 1)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("feed: read deleted customer: %w", err)

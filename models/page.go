@@ -186,8 +186,8 @@ func (c *Cursors) mac(b, payload []byte) []byte {
 	m.Reset()
 	m.Write([]byte{cursorVersion})
 	m.Write(payload)
-	var sum [sha256.Size]byte
-	return append(b, m.Sum(sum[:0])[:16]...)
+	n := len(b)
+	return m.Sum(b)[:n+16]
 }
 
 // encodeCursors returns the cursors of rows in ordering o: the version, the
@@ -199,8 +199,10 @@ func encodeCursors[T any](c *Cursors, o ordering[T], rows []*T) ([]string, error
 		return nil, fmt.Errorf("encode cursor: %w", err)
 	}
 	prefix := append(append([]byte(`{"o":`), order...), `,"v":[`...)
-	var payload, buf []byte
-	out := make([]string, len(rows))
+	// The cursors are written one after the other and become one string, which each
+	// cursor is a slice of: a page allocates one string rather than one per row.
+	var payload, buf, all []byte
+	ends := make([]int, len(rows))
 	for r, row := range rows {
 		payload = append(payload[:0], prefix...)
 		for i, k := range o {
@@ -222,7 +224,15 @@ func encodeCursors[T any](c *Cursors, o ordering[T], rows []*T) ([]string, error
 		}
 		payload = append(payload, "]}"...)
 		buf = append(c.mac(append(buf[:0], cursorVersion), payload), payload...)
-		out[r] = base64.RawURLEncoding.EncodeToString(buf)
+		if r == 0 { // room for every cursor of the page, if they are about as long as the first
+			all = slices.Grow(all, base64.RawURLEncoding.EncodedLen(len(buf)+2)*len(rows))
+		}
+		all = base64.RawURLEncoding.AppendEncode(all, buf)
+		ends[r] = len(all)
+	}
+	joined, out, start := string(all), make([]string, len(rows)), 0
+	for r, end := range ends {
+		out[r], start = joined[start:end], end
 	}
 	return out, nil
 }
@@ -405,7 +415,7 @@ func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *co
 	q = q.Limit(fetchLimit(pq.size))
 	var rows []*T
 	if cols != nil {
-		rows, err = scanRows(q.Select(cols.names), cols)
+		rows, err = scanRows(q.Select(cols.names), cols, fetchLimit(pq.size))
 	} else {
 		err = q.Find(&rows).Error
 	}

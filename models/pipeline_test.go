@@ -163,7 +163,7 @@ func TestPipelineStatsOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns); err != nil {
+		if _, err := scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers"), customerColumns, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -86,8 +86,9 @@ func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID, fields *
 		return nil, err
 	}
 	cols := columnsOf(fields, userColumns)
+	distinct := newIDArray(ids)
 	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM users WHERE id = ANY(?) AND "+cond,
-		append([]any{newIDArray(ids)}, args...)...), cols)
+		append([]any{distinct}, args...)...), cols, len(distinct.FlatArray))
 	if err != nil {
 		return nil, fmt.Errorf("find users by ids: %w", err)
 	}

@@ -112,7 +112,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeReplicas()
 	metrics := graph.NewMetrics(sqlDB)
-	metrics.CountPipeline(func() models.PipelineStats { return models.PipelineStatsOf(db) })
+	metrics.CountPipeline(func() models.PipelineStats {
+		if replicas == nil {
+			return models.PipelineStatsOf(db)
+		}
+		return models.PipelineStatsOf(db).Plus(replicas.PipelineStats())
+	})
 	h, err := newHandler(ctx, cfg, logger, db, replicas, verifier, tracer, metrics)
 	if err != nil {
 		return err
@@ -312,8 +317,8 @@ func openReplicas(ctx context.Context, cfg Config, db *gorm.DB, logger *slog.Log
 		return nil, func() {}, nil
 	}
 	replicas, err := models.UseReplicas(db, models.DBConfig{
-		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, StatementTimeout: cfg.StatementTimeout, Logger: logger,
-		ReplicaURLs: cfg.ReplicaURLs, ReplicaMaxLag: cfg.ReplicaMaxLag,
+		URL: cfg.DatabaseURL, MaxConns: cfg.DBMaxConns, Pipelines: cfg.DBPipelines, StatementTimeout: cfg.StatementTimeout,
+		Logger: logger, ReplicaURLs: cfg.ReplicaURLs, ReplicaMaxLag: cfg.ReplicaMaxLag,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("DATABASE_REPLICA_URLS: %w", err)

@@ -67,19 +67,20 @@ func NewMetrics(db *sql.DB) *Metrics {
 	return m
 }
 
-// CountPipeline exports the counts of the database pool's pipeline
-// (models.PipelineStats): reads, and the round trips they shared.
+// CountPipeline exports the counts of the database pools' pipelines
+// (models.PipelineStats), the primary's and the read replicas': reads, and the
+// round trips they shared.
 func (m *Metrics) CountPipeline(stats func() models.PipelineStats) {
 	m.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "customers_sql_pipelined_reads_total",
-			Help: "Reads sent through the pool's pipeline (outside transactions); divided by customers_sql_pipeline_round_trips_total, the reads that shared a round trip.",
+			Help: "Reads sent through the pools' pipelines (outside transactions); divided by customers_sql_pipeline_round_trips_total, the reads that shared a round trip.",
 		}, func() float64 { return float64(stats().Reads) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "customers_sql_pipeline_round_trips_total", Help: "Batches of reads the pool's pipeline sent, one round trip each.",
+			Name: "customers_sql_pipeline_round_trips_total", Help: "Batches of reads the pools' pipelines sent, one round trip each.",
 		}, func() float64 { return float64(stats().Batches) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "customers_sql_pipeline_queued", Help: "Reads waiting for the next batch of the pool's pipeline (all DB_PIPELINES batches were in flight).",
+			Name: "customers_sql_pipeline_queued", Help: "Reads waiting for the next batch of a pool's pipeline (all its DB_PIPELINES batches were in flight).",
 		}, func() float64 { return float64(stats().Queued) }),
 	)
 }

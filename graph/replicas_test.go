@@ -18,7 +18,7 @@ import (
 
 // replicaAPI starts the service's handler over the primary at primaryURL with its
 // queries' reads routed to the replica at replicaURL, checked in the background.
-func replicaAPI(t *testing.T, primaryURL, replicaURL string, maxLag time.Duration) *api {
+func replicaAPI(t *testing.T, primaryURL, replicaURL string, maxLag time.Duration) (*api, *models.Replicas) {
 	t.Helper()
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
@@ -56,7 +56,7 @@ func replicaAPI(t *testing.T, primaryURL, replicaURL string, maxLag time.Duratio
 	a := &api{t: t, db: db, dbURL: primaryURL, resolver: resolver, logs: logs}
 	a.serve(graph.NewHandler(graph.Config{Logger: logger, Resolver: resolver, Ready: sqlDB.PingContext, Verifier: verifier,
 		Replicas: replicas}))
-	return a
+	return a, replicas
 }
 
 // TestReadReplicas runs the service over a private primary and a real streaming
@@ -81,7 +81,7 @@ func TestReadReplicas(t *testing.T) {
 	}
 	defer replicaDB.Close()
 	const maxLag = 2 * time.Second
-	a := replicaAPI(t, primary.URL("postgres"), replica.URL("postgres"), maxLag)
+	a, replicas := replicaAPI(t, primary.URL("postgres"), replica.URL("postgres"), maxLag)
 	a.seedStaff()
 	var created struct{ CustomerCreate struct{ ID string } }
 	a.mustData(`mutation { customerCreate(input: {name: "Before"}) { id } }`, nil, &created)
@@ -144,8 +144,13 @@ func TestReadReplicas(t *testing.T) {
 		pause()
 		rename("Behind")
 		wrote = time.Now()
+		before := replicas.PipelineStats()
 		if got, n := name(nil); got != "Before" || n != 1 {
 			t.Fatalf("with the replica's replay paused: %q from %d replica statements, want the replica's %q", got, n, "Before")
+		}
+		// The replica's read went through its pipeline, pgx scanning the row.
+		if got := replicas.PipelineStats().Reads - before.Reads; got != 1 {
+			t.Errorf("%d reads pipelined on the replica, want 1", got)
 		}
 		// Nothing caches callers here (no listener): authentication reads the user.
 		if n := a.statements.Load(); n != 2 {

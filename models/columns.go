@@ -163,13 +163,16 @@ type nativeScan func(pgx.Rows) error
 const nativeScanKey = "customers:native_scan"
 
 // rowQuery is GORM's row callback, except that a statement that carries a
-// nativeScan and runs on p's pool has its rows read by pgx itself, in p: database/sql
-// turns every value into a driver.Value and then converts it again into its field,
-// which cost a page of customers a fifth of its CPU. GORM still builds the statement,
-// and its other callbacks (counting, tracing) and its logger see it as any other.
+// nativeScan and runs on p's pool, or on the replicas' (replicaPool), has its rows
+// read by pgx itself, in p or in the pipeline of the replica that answers:
+// database/sql turns every value into a driver.Value and then converts it again into
+// its field, which cost a page of customers a fifth of its CPU. GORM still builds the
+// statement, and its other callbacks (counting, tracing) and its logger see it as
+// any other.
 func (p *pipeline) rowQuery(db *gorm.DB) {
 	scan, _ := db.Statement.Settings.Load(nativeScanKey)
-	if scan == nil || db.Statement.ConnPool != gorm.ConnPool(p.pool) {
+	replicas, toReplicas := db.Statement.ConnPool.(replicaPool)
+	if scan == nil || (db.Statement.ConnPool != gorm.ConnPool(p.pool) && !toReplicas) {
 		callbacks.RowQuery(db)
 		return
 	}
@@ -182,7 +185,11 @@ func (p *pipeline) rowQuery(db *gorm.DB) {
 	}
 	db.Statement.Settings.Delete("rows")
 	_, alone := db.Statement.Settings.Load(sendAloneKey)
-	db.Error = p.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan), alone)
+	if toReplicas {
+		db.Error = replicas.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan), alone, p)
+	} else {
+		db.Error = p.query(db.Statement.Context, db.Statement.SQL.String(), db.Statement.Vars, scan.(nativeScan), alone)
+	}
 	db.RowsAffected = -1
 }
 

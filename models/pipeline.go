@@ -94,6 +94,11 @@ type PipelineStats struct {
 	Queued         int
 }
 
+// Plus is the counts of s and o together.
+func (s PipelineStats) Plus(o PipelineStats) PipelineStats {
+	return PipelineStats{Reads: s.Reads + o.Reads, Batches: s.Batches + o.Batches, Queued: s.Queued + o.Queued}
+}
+
 // PipelineStatsOf reads the counts of db's pipeline (zero without one).
 func PipelineStatsOf(db *gorm.DB) PipelineStats {
 	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -89,6 +90,7 @@ type walSample struct {
 type replica struct {
 	name  string  // host and port, for logs
 	db    *sql.DB // for the reads
+	reads *pipeline
 	check *sql.DB // a connection of the checks' own, as Replicas.sampler
 	state atomic.Pointer[replicaState]
 }
@@ -139,6 +141,7 @@ func UseReplicas(db *gorm.DB, cfg DBConfig) (*Replicas, error) {
 		s := &replica{name: hostOf(u)}
 		r.servers = append(r.servers, s)
 		if s.db, err = openPool(u, cfg); err == nil {
+			s.reads = newPipeline(s.db, cfg.Pipelines)
 			s.check, err = openPool(u, checks)
 		}
 		if err != nil {
@@ -375,8 +378,36 @@ func (r *Replicas) failOver(ctx context.Context, s *replica, err error) bool {
 	return true
 }
 
+// PipelineStats sums what the replicas' pipelines sent.
+func (r *Replicas) PipelineStats() PipelineStats {
+	var sum PipelineStats
+	for _, s := range r.servers {
+		sum = sum.Plus(s.reads.stats())
+	}
+	return sum
+}
+
 // replicaPool is the connection pool dbresolver sends reads to.
 type replicaPool struct{ r *Replicas }
+
+// query is QueryContext for a read whose rows pgx scans (pipeline.rowQuery): it
+// runs in the pipeline of the replica picked, else of the primary (primary). A
+// replica's failure sends the read to the primary only if none of its rows was
+// scanned, so that no row is read twice.
+func (p replicaPool) query(ctx context.Context, query string, args []any, scan nativeScan, alone bool, primary *pipeline) error {
+	if s := p.r.pick(ctx); s != nil {
+		scanned := false
+		err := s.reads.query(ctx, query, args, func(rows pgx.Rows) error {
+			scanned = true
+			return scan(rows)
+		}, alone)
+		if err == nil || scanned || !p.r.failOver(ctx, s, err) {
+			countReplicaStatement(ctx)
+			return err
+		}
+	}
+	return primary.query(ctx, query, args, scan, alone)
+}
 
 func (p replicaPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if s := p.r.pick(ctx); s != nil {

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -19,11 +20,17 @@ import (
 const CallersChannel = "callers"
 
 // Bounds of the caller cache: entries live callerTTL at most, behind the
-// invalidations, and each map holds at most maxCachedCallers. A read of a caller
+// invalidations, and each map holds at most maxCachedCallers. Nothing is answered
+// from the cache once the listener has not heard from PostgreSQL for callerSilence
+// (Channel.Heard, every 250 ms or so while the connection is well): a connection
+// broken without a word, whose invalidations no longer arrive, stops the cache
+// within that, well inside the second within which a change must reach every
+// instance, and before the listener gives the connection up. A read of a caller
 // shared by several requests (shared) for a request without a deadline runs
 // callerLoadTimeout at most.
 const (
 	callerTTL         = 10 * time.Second
+	callerSilence     = 750 * time.Millisecond
 	maxCachedCallers  = 10_000
 	callerLoadTimeout = 5 * time.Second
 )
@@ -34,6 +41,8 @@ const (
 // token revoked on any instance is forgotten by every instance within moments, and
 // by the writing instance before its write returns.
 type CallerCache struct {
+	// heard is when the listener last heard from PostgreSQL, in Unix nanoseconds.
+	heard     atomic.Int64
 	mu        sync.Mutex
 	listening bool
 	// generation counts invalidations: a lookup that started before one may have
@@ -75,17 +84,28 @@ func (c *CallerCache) Channel() Channel {
 		Name:         CallersChannel,
 		Connected:    func() { c.setListening(true) },
 		Disconnected: func() { c.setListening(false) },
+		Heard:        func() { c.hear(time.Now()) },
 		Notify:       c.invalidate,
 	}
 }
 
 // setListening starts or stops keeping entries; either way what was kept goes, as
-// changes may have been missed while not listening.
+// changes may have been missed while not listening. Starting counts as hearing.
 func (c *CallerCache) setListening(on bool) {
+	c.hear(time.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listening = on
 	c.clear()
+}
+
+// hear records that the listener heard from PostgreSQL at.
+func (c *CallerCache) hear(at time.Time) { c.heard.Store(at.UnixNano()) }
+
+// trusted tells whether the cache may answer at now: the listener heard from
+// PostgreSQL within callerSilence.
+func (c *CallerCache) trusted(now time.Time) bool {
+	return now.UnixNano()-c.heard.Load() <= int64(callerSilence)
 }
 
 // clear forgets everything; c.mu is held.
@@ -187,7 +207,7 @@ func (c *CallerCache) user(id ObjectID, now time.Time) (*User, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.users[id]
-	if !ok || now.Sub(e.at) > callerTTL {
+	if !ok || now.Sub(e.at) > callerTTL || !c.trusted(now) {
 		return nil, false
 	}
 	u := e.user
@@ -306,7 +326,7 @@ func (c *CallerCache) token(hash [32]byte, now time.Time) (*APIToken, *User, tim
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.tokens[hash]
-	if !ok || now.Sub(e.at) > callerTTL {
+	if !ok || now.Sub(e.at) > callerTTL || !c.trusted(now) {
 		return nil, nil, time.Time{}, false
 	}
 	t, u := e.token, e.user

@@ -13,8 +13,9 @@ import (
 )
 
 // TestCallerCache: entries are kept only while listening, live callerTTL at most,
-// go with an invalidation of their user, token or customer, and a lookup that an
-// invalidation overtook does not put back what it read.
+// are not answered while the listener has not heard from PostgreSQL for
+// callerSilence, go with an invalidation of their user, token or customer, and a
+// lookup that an invalidation overtook does not put back what it read.
 func TestCallerCache(t *testing.T) {
 	now := time.Now()
 	u := &User{ID: NewObjectID(), CustomerID: NewObjectID(), Status: UserActive}
@@ -31,6 +32,18 @@ func TestCallerCache(t *testing.T) {
 	if got, ok := c.user(u.ID, now); !ok || got.ID != u.ID || got == u {
 		t.Fatalf("user: %v %v (want a copy)", got, ok)
 	}
+	c.hear(now.Add(-callerSilence - time.Millisecond))
+	if _, ok := c.user(u.ID, now); ok {
+		t.Error("a user answered while the listener had been silent for longer than callerSilence")
+	}
+	if _, _, _, ok := c.token(hash, now); ok {
+		t.Error("a token answered while the listener had been silent for longer than callerSilence")
+	}
+	c.hear(now)
+	if _, ok := c.user(u.ID, now); !ok {
+		t.Error("the user was not answered once the listener was heard again")
+	}
+	c.hear(now.Add(callerTTL + time.Second))
 	if _, ok := c.user(u.ID, now.Add(callerTTL+time.Second)); ok {
 		t.Error("a user outlived callerTTL")
 	}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // Listener receives PostgreSQL notifications on several channels over one
@@ -38,6 +38,13 @@ type Channel struct {
 	// missed. Each Channel is told, so a consumer of several channels sets these on
 	// one of them.
 	Connected, Disconnected func()
+	// Heard is called each time the server was heard from on the connection: once
+	// LISTEN is in place, then after each notification and each answer to a
+	// heartbeat, every notification received until then already told. While the
+	// connection is well, that is at least every listenIdle and a round trip. A
+	// consumer that trusts what it holds only for a while after Heard stops trusting
+	// it when the connection goes quiet, before the connection is known to be lost.
+	Heard func()
 	// Notify is called with each notification's payload, in order, on the
 	// listener's goroutine: it must not block.
 	Notify func(payload string)
@@ -50,15 +57,14 @@ const (
 )
 
 // Heartbeat of the listener's connection: after listenIdle without a notification
-// it sends an empty query, and a connection that does not answer within
-// listenPingTimeout is lost. A silent break is then noticed within 0.75 s, in time
-// for the caller cache to stop trusting what it holds before the 1 s within which an
-// invalidation must reach every instance. Dialling and LISTEN get listenDialTimeout,
-// as a database that accepts connections but does not answer would hold them for
-// ever.
+// it sends an empty query, so that the channels hear from the server (Heard) while
+// the connection is well; one that does not answer within listenPingTimeout is
+// lost, a stall of the database or the network that long being worth a resync of the
+// subscriptions. Dialling and LISTEN get listenDialTimeout, as a database that
+// accepts connections but does not answer would hold them for ever.
 const (
 	listenIdle        = 250 * time.Millisecond
-	listenPingTimeout = 500 * time.Millisecond
+	listenPingTimeout = 2 * time.Second
 	listenDialTimeout = 5 * time.Second
 )
 
@@ -122,6 +128,18 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 			byName[c.Name] = append(byName[c.Name], c.Notify)
 		}
 	}
+	notify := func(n *pgconn.Notification) {
+		for _, f := range byName[n.Channel] {
+			f(n.Payload)
+		}
+	}
+	heard := func() {
+		for _, c := range l.Channels {
+			if c.Heard != nil {
+				c.Heard()
+			}
+		}
+	}
 	for _, c := range l.Channels {
 		if c.Connected != nil {
 			c.Connected()
@@ -134,40 +152,52 @@ func (l *Listener) listen(ctx context.Context) (connected bool, err error) {
 			}
 		}
 	}()
+	heard()
 	for {
+		// pgx's context handling only sets a deadline on the socket: a wait that
+		// times out leaves the connection usable.
 		wait, cancel := context.WithTimeout(ctx, listenIdle)
 		n, err := conn.WaitForNotification(wait)
 		cancel()
 		switch {
 		case err == nil:
-			for _, notify := range byName[n.Channel] {
-				notify(n.Payload)
-			}
+			notify(n)
 		case ctx.Err() == nil && pgconn.Timeout(err):
 			if err := ping(ctx, conn); err != nil {
 				return true, err
 			}
+			// The notifications that came before the answer wait in conn: they
+			// are told before the server counts as heard.
+			for n := range buffered(conn) {
+				notify(n)
+			}
 		default:
 			return true, err
+		}
+		heard()
+	}
+}
+
+// buffered yields the notifications conn has received and not yet handed out,
+// without waiting for more.
+func buffered(conn *pgx.Conn) iter.Seq[*pgconn.Notification] {
+	return func(yield func(*pgconn.Notification) bool) {
+		done, cancel := context.WithCancel(context.Background())
+		cancel() // pgx hands out what it holds before it looks at the context
+		for {
+			n, err := conn.WaitForNotification(done)
+			if err != nil || !yield(n) {
+				return
+			}
 		}
 	}
 }
 
 // connect dials the listener's connection and runs LISTEN on every channel.
 func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
-	config, err := pgx.ParseConfig(l.URL)
-	if err != nil {
-		return nil, err
-	}
-	// A wait for notifications that times out only sets a deadline on the socket,
-	// which leaves the connection usable; the default handler would also send
-	// PostgreSQL a cancel request, on a connection of its own, every listenIdle.
-	config.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
-	}
 	dial, cancel := context.WithTimeout(ctx, listenDialTimeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(dial, config)
+	conn, err := pgx.Connect(dial, l.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +211,7 @@ func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // ping is the heartbeat: an empty query, answered within listenPingTimeout.
-// Notifications that arrive meanwhile wait in conn for the next
-// WaitForNotification.
+// Notifications that arrive meanwhile wait in conn (buffered).
 func ping(ctx context.Context, conn *pgx.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
 	defer cancel()

@@ -179,7 +179,9 @@ type cursorPayload struct {
 
 const cursorVersion = 1
 
-// mac appends the signature of payload to b.
+// mac appends the signature of payload to b. The whole HMAC is written into b's
+// spare room before it is cut to the signature's 16 bytes: b must not share memory
+// with payload.
 func (c *Cursors) mac(b, payload []byte) []byte {
 	m := c.macs.Get().(hash.Hash)
 	defer c.macs.Put(m)

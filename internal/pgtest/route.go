@@ -49,7 +49,7 @@ func NewRoute(t testing.TB, dbURL string) *Route {
 			if err != nil {
 				return
 			}
-			conns.Go(func() { r.carry(c, database) })
+			conns.Go(func() { r.carry(c, database, &conns) })
 		}
 	})
 	return r
@@ -67,7 +67,11 @@ func (r *Route) Cut() {
 func (r *Route) Restore() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	close(r.up)
+	select {
+	case <-r.up: // up already
+	default:
+		close(r.up)
+	}
 }
 
 func (r *Route) current() chan struct{} {
@@ -78,8 +82,9 @@ func (r *Route) current() chan struct{} {
 
 // carry connects c to the database once the route is up, and carries its bytes
 // both ways until the route is cut; from then on what either side sends is
-// dropped. Both connections are closed when the test ends.
-func (r *Route) carry(c net.Conn, database string) {
+// dropped. While the route is up, either side closing closes the other, as a
+// connection does.
+func (r *Route) carry(c net.Conn, database string, conns *sync.WaitGroup) {
 	defer c.Close()
 	up := r.current()
 	select {
@@ -92,11 +97,16 @@ func (r *Route) carry(c net.Conn, database string) {
 		return
 	}
 	defer db.Close()
+	closed := make(chan struct{})
+	var closing sync.Once
 	pass := func(dst, src net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
 			if err != nil {
+				if r.current() == up {
+					closing.Do(func() { close(closed) })
+				}
 				return
 			}
 			if r.current() != up {
@@ -107,7 +117,10 @@ func (r *Route) carry(c net.Conn, database string) {
 			}
 		}
 	}
-	go pass(db, c)
-	go pass(c, db)
-	<-r.done
+	conns.Go(func() { pass(db, c) })
+	conns.Go(func() { pass(c, db) })
+	select {
+	case <-r.done:
+	case <-closed:
+	}
 }

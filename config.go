@@ -33,7 +33,7 @@ type Config struct {
 	ShutdownTimeout  time.Duration   // SHUTDOWN_TIMEOUT
 	SlowQuery        time.Duration   // DB_SLOW_QUERY
 	Auth             auth.Config     // JWT_SECRET, JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, JWT_LEEWAY, JWT_MAX_TTL
-	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT
+	Limits           graph.Limits    // MAX_BODY_BYTES, MAX_TOKENS, MAX_DEPTH, MAX_FIELDS, MAX_COMPLEXITY, REQUEST_TIMEOUT, MAX_IN_FLIGHT
 	StatementTimeout time.Duration   // DB_STATEMENT_TIMEOUT
 	PersistedQueries int             // PERSISTED_QUERIES
 	TrustedDocuments string          // TRUSTED_DOCUMENTS
@@ -88,6 +88,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			MaxFields:     e.integer("MAX_FIELDS", graph.DefaultLimits.MaxFields, 1),
 			MaxComplexity: e.integer("MAX_COMPLEXITY", graph.DefaultLimits.MaxComplexity, 0),
 			Timeout:       e.duration("REQUEST_TIMEOUT", graph.DefaultLimits.Timeout),
+			MaxInFlight:   e.integer("MAX_IN_FLIGHT", graph.DefaultLimits.MaxInFlight, 0),
 		},
 		PersistedQueries: e.integer("PERSISTED_QUERIES", 1000, 0),
 		TrustedDocuments: e.str("TRUSTED_DOCUMENTS", ""),

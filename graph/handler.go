@@ -72,7 +72,8 @@ func NewHandler(cfg Config) http.Handler {
 	authn := authenticator{verifier: cfg.Verifier, resolver: cfg.Resolver}
 	gql := withAuthFailureLimit(cfg.AuthFailures,
 		withAuthentication(authn, cfg.Logger, withCostLimit(cfg.CostLimit, newGraphQLServer(cfg, authn))))
-	query := withCORS(cfg.CORSOrigins, withHTTPRules(withBody(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql))))
+	query := withCORS(cfg.CORSOrigins, withHTTPRules(withInFlightLimit(cfg.Limits.MaxInFlight,
+		withBody(cfg.Limits.MaxBodyBytes, withTimeout(cfg.Limits.Timeout, gql)))))
 	if cfg.Tracer != nil {
 		query = otelhttp.NewHandler(query, "POST /query", otelhttp.WithTracerProvider(cfg.Tracer))
 	}

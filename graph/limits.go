@@ -43,11 +43,45 @@ type Limits struct {
 	MaxComplexity int
 	// Timeout is the most a request may run; its SQL is cancelled with it.
 	Timeout time.Duration
+	// MaxInFlight is the most GraphQL requests an instance serves at once (0: no
+	// limit); one more is answered 503 at once. Streams (subscriptions) are not
+	// counted: they have limits of their own.
+	MaxInFlight int
 }
 
 // DefaultLimits are the limits when nothing else is configured.
 var DefaultLimits = Limits{
 	MaxBodyBytes: 1 << 20, MaxTokens: 15000, MaxDepth: 12, MaxFields: 500, MaxComplexity: 10000, Timeout: 10 * time.Second,
+	MaxInFlight: 256,
+}
+
+// withInFlightLimit answers 503 with Retry-After to a request that finds limit
+// requests in flight (0: no limit), before its body is read. An instance that
+// receives more than it can serve then sheds what it cannot serve soon, at once,
+// rather than holding it until its deadline: without a bound, the requests waiting
+// for the pool's connections pile up, each with its body and its memory, for as long
+// as the overload lasts. The client, or the load balancer, retries elsewhere.
+func withInFlightLimit(limit int, next http.Handler) http.Handler {
+	if limit <= 0 {
+		return next
+	}
+	slots := make(chan struct{}, limit)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if streaming(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeErrors(r.Context(), w, http.StatusServiceUnavailable,
+				fmt.Sprintf("the server is serving its limit of %d requests at once: retry after the Retry-After seconds", limit),
+				"SERVICE_UNAVAILABLE", RequestID(r.Context()))
+		}
+	})
 }
 
 // bodyPrealloc is the most withBody reserves for a body before reading it.

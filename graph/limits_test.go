@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,66 @@ func TestRequestDeadline(t *testing.T) {
 	if time.Since(start) > 2*time.Second || r.Status != 504 || len(r.Errors) != 1 ||
 		r.Errors[0].Extensions["requestId"] != r.Header.Get("X-Request-Id") || !strings.Contains(a.logs.String(), "context deadline exceeded") {
 		t.Errorf("after the deadline: %d %+v in %v", r.Status, r.Errors, time.Since(start))
+	}
+}
+
+// TestRequestsInFlightAreBounded: with MaxInFlight requests running (one here, held
+// by a lock on customers), one more is answered 503 with Retry-After at once, and
+// served again once the first has finished; the streams of subscriptions are not
+// counted.
+func TestRequestsInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	// The deadline only makes a broken limit fail the test rather than hang it.
+	a := MustAPI(t, func(c *graph.Config) { c.Limits = graph.Limits{MaxInFlight: 1, Timeout: 5 * time.Second} })
+	a.seedLinked(1)
+	customer := a.customerID("Linked 001")
+	read := `{"query":"query($id: ObjectID!) { customer(id: $id) { name } }","variables":{"id":"` + customer + `"}}`
+
+	for _, p := range protocols {
+		p.subscribe(t, a, a.bearer(a.staff), customerChangedDoc, map[string]any{"id": customer}).next(time.Second)
+	}
+	if r := a.post(read, nil); r.Status != 200 || r.Errors != nil {
+		t.Fatalf("with a stream of each protocol open: %d %v", r.Status, r.codes())
+	}
+
+	lock := a.db.Begin()
+	defer lock.Rollback()
+	if err := lock.Exec(`LOCK TABLE customers IN ACCESS EXCLUSIVE MODE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/query", strings.NewReader(read))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", a.bearer(a.staff))
+		res, err := a.srv.Client().Do(req)
+		if err != nil {
+			held <- 0
+			return
+		}
+		res.Body.Close()
+		held <- res.StatusCode
+	}()
+	waiting := func() bool {
+		var n int
+		err := a.db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n).Error
+		return err == nil && n > 0
+	}
+	for deadline := time.Now().Add(5 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first request did not wait for the lock within 5 s")
+		}
+	}
+	r := a.post(read, nil)
+	if r.Status != 503 || r.Header.Get("Retry-After") != "1" || cmp.Diff([]string{"SERVICE_UNAVAILABLE"}, r.codes()) != "" ||
+		r.Errors[0].Extensions["requestId"] != r.Header.Get("X-Request-Id") {
+		t.Errorf("with one request in flight: %d, Retry-After %q, %v %v", r.Status, r.Header.Get("Retry-After"), r.codes(), r.Errors)
+	}
+	lock.Rollback()
+	if status := <-held; status != 200 {
+		t.Errorf("the request held by the lock: %d, want 200", status)
+	}
+	if r := a.post(read, nil); r.Status != 200 || r.Errors != nil {
+		t.Errorf("once the first had finished: %d %v", r.Status, r.codes())
 	}
 }

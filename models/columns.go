@@ -119,8 +119,8 @@ func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
 // rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a
 // page costs one allocation rather than one per row: the first block has room for
 // the rows expected (up to maxExpectedRows), each later one for twice as many as the
-// one before, but never more than maxRowBlock. A row kept keeps its block: what outlives a request
-// (the caller cache) keeps copies.
+// one before, but never more than maxRowBlock. A row kept keeps its block: what
+// outlives a request (the caller cache) keeps copies.
 type rowScan[T any] struct {
 	cols   *columns[T]
 	dst    []any

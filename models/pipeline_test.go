@@ -172,23 +172,55 @@ func TestPipelineStatsOf(t *testing.T) {
 	}
 }
 
-// TestPipelineKeepsErrorsApart: a statement that fails in a batch fails alone.
+// TestPipelineKeepsErrorsApart: a statement that fails in a batch fails alone,
+// first, last, next to another that fails or after some of its rows; PostgreSQL
+// skips what follows it in the pipeline, and those reads are answered all the same.
 func TestPipelineKeepsErrorsApart(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
-	divisors := []int64{1, 0, 3}
+	divisors := []int64{0, 1, 0, 0, 3, -1, 2, 0}
+	const midRows = 5 // fails after its first row
 	var batch []read
-	for _, d := range divisors {
+	for i, d := range divisors {
+		if i == midRows {
+			batch = append(batch, read{"SELECT 6 / x FROM (VALUES (1::int8), (0)) AS v (x)", nil})
+			continue
+		}
 		batch = append(batch, read{"SELECT 6 / $1::int8", []any{d}})
 	}
 	got, errs := batchTogether(t, p, pool, batch...)
-	var pgErr *pgconn.PgError
-	if !errors.As(errs[1], &pgErr) || pgErr.Code != "22012" {
-		t.Errorf("6 / 0: %v, %v; want division_by_zero (22012)", got[1], errs[1])
+	for i, d := range divisors {
+		switch pgErr, _ := errors.AsType[*pgconn.PgError](errs[i]); {
+		case d <= 0:
+			if pgErr == nil || pgErr.Code != "22012" {
+				t.Errorf("read %d (%s): %v, %v; want division_by_zero (22012)", i, batch[i].query, got[i], errs[i])
+			}
+		case errs[i] != nil || len(got[i]) != 1 || got[i][0] != 6/d:
+			t.Errorf("read %d (6 / %d): %v, %v; want [%d]", i, d, got[i], errs[i], 6/d)
+		}
 	}
-	for _, i := range []int{0, 2} {
-		if errs[i] != nil || len(got[i]) != 1 || got[i][0] != 6/divisors[i] {
-			t.Errorf("6 / %d: %v, %v; want [%d]", divisors[i], got[i], errs[i], 6/divisors[i])
+}
+
+// TestPipelineReadsShareOneSync: the reads of a batch run in one implicit
+// transaction, ended by one Sync (PostgreSQL starts and commits it once), each
+// still its own statement.
+func TestPipelineReadsShareOneSync(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	const q = `SELECT (extract(epoch FROM transaction_timestamp()) * 1e6)::int8,
+		(extract(epoch FROM statement_timestamp()) * 1e6)::int8 FROM pg_sleep(0.002)`
+	got, errs := batchTogether(t, p, pool, read{query: q}, read{query: q}, read{query: q})
+	for i := range got {
+		if errs[i] != nil || len(got[i]) != 2 {
+			t.Fatalf("read %d: %v, %v", i, got[i], errs[i])
+		}
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i][0] != got[0][0] {
+			t.Errorf("transaction_timestamp() of read %d: %d, of read 0: %d; want one transaction", i, got[i][0], got[0][0])
+		}
+		if got[i][1] <= got[i-1][1] {
+			t.Errorf("statement_timestamp() of read %d: %d, of the read before: %d; want later", i, got[i][1], got[i-1][1])
 		}
 	}
 }
@@ -371,27 +403,33 @@ func TestPipelineKeepsTheCallersDeadline(t *testing.T) {
 	})
 }
 
-// TestPipelineErrorAtTheSync: an error PostgreSQL sends at a statement's Sync,
-// after its rows (a deferred constraint checked at the implicit commit), is that
-// statement's, and the reads after it get their own rows.
+// TestPipelineErrorAtTheSync: an error PostgreSQL sends at a batch's Sync, after
+// the rows (a deferred constraint checked at the implicit commit), is the error of
+// every read in the batch, which shared the transaction that failed; what that
+// transaction wrote is gone, and the pipeline goes on working.
 func TestPipelineErrorAtTheSync(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
-	_, err := pool.ExecContext(context.Background(), `CREATE TABLE deferred (x int UNIQUE DEFERRABLE INITIALLY DEFERRED);
+	ctx := context.Background()
+	_, err := pool.ExecContext(ctx, `CREATE TABLE deferred (x int UNIQUE DEFERRABLE INITIALLY DEFERRED);
 		CREATE FUNCTION insert_twice() RETURNS int8 LANGUAGE sql AS 'INSERT INTO deferred VALUES (1), (1); SELECT 1::int8'`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{"SELECT insert_twice()", "SELECT 2::int8", "SELECT 3::int8"}
+	queries := []string{"SELECT 0::int8", "SELECT insert_twice()", "SELECT 2::int8"}
 	got, errs := batchTogether(t, p, pool, read{query: queries[0]}, read{query: queries[1]}, read{query: queries[2]})
-	var pgErr *pgconn.PgError
-	if !errors.As(errs[0], &pgErr) || pgErr.Code != "23505" {
-		t.Errorf("the read that fails at its commit: %v, %v; want unique_violation (23505)", got[0], errs[0])
-	}
-	for i := 1; i < len(queries); i++ {
-		if errs[i] != nil || len(got[i]) != 1 || got[i][0] != int64(i+1) {
-			t.Errorf("%s: %v, %v; want [%d]", queries[i], got[i], errs[i], i+1)
+	for i, q := range queries {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](errs[i]); !ok || pgErr.Code != "23505" {
+			t.Errorf("%s: %v, %v; want unique_violation (23505)", q, got[i], errs[i])
 		}
+	}
+	var rows int
+	if err := pool.QueryRowContext(ctx, "SELECT count(*) FROM deferred").Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("rows the failed batch wrote: %d, %v; want 0", rows, err)
+	}
+	var after []int64
+	if err := p.query(ctx, "SELECT 4::int8", nil, scanInt64s(&after), false); err != nil || len(after) != 1 || after[0] != 4 {
+		t.Errorf("a read after the failed batch: %v, %v; want [4]", after, err)
 	}
 }
 

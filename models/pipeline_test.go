@@ -201,9 +201,9 @@ func TestPipelineKeepsErrorsApart(t *testing.T) {
 	}
 }
 
-// TestPipelineReadsShareOneSync: the reads of a batch run in one implicit
-// transaction, ended by one Sync (PostgreSQL starts and commits it once), each
-// still its own statement.
+// TestPipelineReadsShareOneSync: the reads of one statement in a batch run in one
+// implicit transaction, ended by one Sync (PostgreSQL starts and commits it once),
+// each still its own statement.
 func TestPipelineReadsShareOneSync(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
@@ -403,33 +403,80 @@ func TestPipelineKeepsTheCallersDeadline(t *testing.T) {
 	})
 }
 
-// TestPipelineErrorAtTheSync: an error PostgreSQL sends at a batch's Sync, after
-// the rows (a deferred constraint checked at the implicit commit), is the error of
-// every read in the batch, which shared the transaction that failed; what that
-// transaction wrote is gone, and the pipeline goes on working.
+// TestPipelineErrorAtTheSync: an error PostgreSQL sends at a Sync, after the rows
+// (a deferred constraint checked at the implicit commit), is the error of every
+// read of that statement in the batch, which shared the transaction that failed;
+// what that transaction wrote is gone, and another statement's read in the batch
+// gets its rows.
 func TestPipelineErrorAtTheSync(t *testing.T) {
 	t.Parallel()
 	p, pool := openPipeline(t, 4)
 	ctx := context.Background()
 	_, err := pool.ExecContext(ctx, `CREATE TABLE deferred (x int UNIQUE DEFERRABLE INITIALLY DEFERRED);
-		CREATE FUNCTION insert_twice() RETURNS int8 LANGUAGE sql AS 'INSERT INTO deferred VALUES (1), (1); SELECT 1::int8'`)
+		CREATE FUNCTION insert_deferred(x int) RETURNS int8 LANGUAGE sql AS 'INSERT INTO deferred VALUES (x); SELECT 1::int8'`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries := []string{"SELECT 0::int8", "SELECT insert_twice()", "SELECT 2::int8"}
-	got, errs := batchTogether(t, p, pool, read{query: queries[0]}, read{query: queries[1]}, read{query: queries[2]})
-	for i, q := range queries {
+	insert := read{"SELECT insert_deferred($1)", []any{1}}
+	got, errs := batchTogether(t, p, pool, insert, read{query: "SELECT 2::int8"}, insert)
+	for _, i := range []int{0, 2} {
 		if pgErr, ok := errors.AsType[*pgconn.PgError](errs[i]); !ok || pgErr.Code != "23505" {
-			t.Errorf("%s: %v, %v; want unique_violation (23505)", q, got[i], errs[i])
+			t.Errorf("read %d (%s): %v, %v; want unique_violation (23505)", i, insert.query, got[i], errs[i])
 		}
+	}
+	if errs[1] != nil || len(got[1]) != 1 || got[1][0] != 2 {
+		t.Errorf("the other statement's read: %v, %v; want [2]", got[1], errs[1])
 	}
 	var rows int
 	if err := pool.QueryRowContext(ctx, "SELECT count(*) FROM deferred").Scan(&rows); err != nil || rows != 0 {
-		t.Errorf("rows the failed batch wrote: %d, %v; want 0", rows, err)
+		t.Errorf("rows the failed transaction wrote: %d, %v; want 0", rows, err)
 	}
 	var after []int64
 	if err := p.query(ctx, "SELECT 4::int8", nil, scanInt64s(&after), false); err != nil || len(after) != 1 || after[0] != 4 {
-		t.Errorf("a read after the failed batch: %v, %v; want [4]", after, err)
+		t.Errorf("a read after: %v, %v; want [4]", after, err)
+	}
+}
+
+// TestPipelineDoesNotDeadlockAMigration: a batch holds no statement's locks while
+// it runs another: a migration that locks the table of a batch's second read, then
+// that of its first, waits for the batch instead of deadlocking with it.
+func TestPipelineDoesNotDeadlockAMigration(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	ctx := context.Background()
+	// count_b locks b as it runs, in the batch, not when its statement is prepared.
+	_, err := pool.ExecContext(ctx, `CREATE TABLE a (x int8); CREATE TABLE b (x int8);
+		CREATE FUNCTION count_b() RETURNS int8 LANGUAGE plpgsql AS $$BEGIN RETURN (SELECT count(*) FROM b); END$$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	migration, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer migration.Close()
+	if _, err := migration.ExecContext(ctx, "BEGIN; LOCK TABLE b IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	migrated := make(chan error, 1)
+	go func() {
+		eventually(t, "the read of b to wait for the migration", func() bool {
+			var waiting bool
+			err := pool.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'b'::regclass AND NOT granted)").Scan(&waiting)
+			return err == nil && waiting
+		})
+		_, err := migration.ExecContext(ctx, "LOCK TABLE a IN ACCESS EXCLUSIVE MODE; INSERT INTO a VALUES (1); INSERT INTO b VALUES (1), (2); COMMIT")
+		migrated <- err
+	}()
+	got, errs := batchTogether(t, p, pool, read{query: "SELECT count(*)::int8 FROM a"}, read{query: "SELECT count_b()"})
+	if err := <-migrated; err != nil {
+		t.Errorf("migration: %v", err)
+	}
+	if errs[0] != nil || len(got[0]) != 1 || got[0][0] != 0 {
+		t.Errorf("read of a, before the migration: %v, %v; want [0]", got[0], errs[0])
+	}
+	if errs[1] != nil || len(got[1]) != 1 || got[1][0] != 2 {
+		t.Errorf("read of b, after the migration: %v, %v; want [2]", got[1], errs[1])
 	}
 }
 

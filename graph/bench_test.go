@@ -143,6 +143,26 @@ func BenchmarkCustomersPage(b *testing.B) {
 	})
 }
 
+// BenchmarkLoadtestCustomer is the load test's W1 document, which a plan answers: a
+// customer by id, 13 fields.
+func BenchmarkLoadtestCustomer(b *testing.B) {
+	a := benchAPI(b)
+	id := a.customerID("Linked 042")
+	raw, _ := models.ParseObjectID(id)
+	doc := `query LoadtestCustomer($id: ObjectID!) { customer(id: $id) { id name status websiteUrl logo credit
+		callForwardingCallLimit automaticRefillAmount lowBalanceAlertAmount internationalCalling accountLock
+		callRecording cdrRetention } }`
+	runBoth(b, a, doc, map[string]any{"id": id}, func(ctx context.Context, db *sql.DB) error {
+		rows, err := scanAll(ctx, db, `SELECT id, name, status, website_url, logo, credit, call_forwarding_call_limit,
+			automatic_refill_amount, low_balance_alert_amount, international_calling, account_lock, call_recording,
+			cdr_retention FROM customers WHERE id = $1`, raw[:])
+		if err == nil && len(rows) != 1 {
+			err = fmt.Errorf("%d rows", len(rows))
+		}
+		return err
+	})
+}
+
 // BenchmarkLoadtestPage is the load test's W2 document, which a plan answers: a
 // page of 50 by cursor with 10 fields and the 4 linked users of each customer.
 func BenchmarkLoadtestPage(b *testing.B) {

@@ -1,10 +1,12 @@
 package models
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -17,10 +19,15 @@ import (
 // customers, the users a page links to) scan their rows straight into the fields:
 // a profile of those requests found GORM's reflection, in scanning, to be as costly
 // as the statement itself. GORM still builds and sends the statement, so its
-// callbacks count, log and trace it as any other.
+// callbacks count, log and trace it as any other, but for a read by id
+// (readByID).
 type columns[T any] struct {
+	table string
 	names string
 	cols  []column[T]
+	// byID and byIDGORM select the columns of the row with id $1 (PostgreSQL's
+	// placeholder, for the pipeline) or ? (GORM's).
+	byID, byIDGORM string
 }
 
 // column is one column of a model: its name, the API fields that read it, and where
@@ -31,12 +38,15 @@ type column[T any] struct {
 	ptr    func(*T) any
 }
 
-func newColumns[T any](cols ...column[T]) *columns[T] {
+func newColumns[T any](table string, cols ...column[T]) *columns[T] {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
 	}
-	return &columns[T]{names: strings.Join(names, ", "), cols: cols}
+	c := &columns[T]{table: table, names: strings.Join(names, ", "), cols: cols}
+	c.byID = "SELECT " + c.names + " FROM " + table + " WHERE id = $1"
+	c.byIDGORM = "SELECT " + c.names + " FROM " + table + " WHERE id = ?"
+	return c
 }
 
 // fields sets dst, of one element per column, to the pointers to the fields of t
@@ -60,7 +70,7 @@ func (c *columns[T]) only(fields map[string]bool) *columns[T] {
 			out = append(out, col)
 		}
 	}
-	return newColumns(out...)
+	return newColumns(c.table, out...)
 }
 
 // Fields are the columns of a model that a request reads: the GraphQL layer, which
@@ -93,16 +103,10 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 // how many rows the caller expects at most (0: it cannot tell): they are allocated
 // together.
 func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
-	expected = min(max(expected, 1), maxExpectedRows)
-	s := &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected}
+	s := newRowScan(cols, expected)
 	rows, err := q.Set(nativeScanKey, nativeScan(func(rows pgx.Rows) error {
 		s.native = true
-		for rows.Next() {
-			if err := s.scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return s.scanAll(rows)
 	})).Rows()
 	if err != nil || s.native {
 		return s.out, err
@@ -114,6 +118,24 @@ func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
 		}
 	}
 	return s.out, rows.Err()
+}
+
+// readByID returns the row of cols' table with id, if there is one, with those
+// columns filled in. On the pool, with no GORM plugin but the pipeline (no read
+// replicas, no tracing), the statement goes to the pipeline as it is: GORM
+// building it, with its settings and callbacks, cost a customer-by-id request 6 %
+// of its CPU. It is counted and logged as GORM's statements are.
+func readByID[T any](ctx context.Context, db *gorm.DB, cols *columns[T], id ObjectID) ([]*T, error) {
+	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)
+	if !ok || len(db.Config.Plugins) > 1 || db.Statement.ConnPool != gorm.ConnPool(p.pool) {
+		return scanRows(db.WithContext(ctx).Raw(cols.byIDGORM, id), cols, 1)
+	}
+	s := newRowScan(cols, 1)
+	start := time.Now()
+	err := p.query(ctx, cols.byID, []any{id}, s.scanAll, false)
+	countStatement(ctx)
+	db.Logger.Trace(ctx, start, func() (string, int64) { return cols.byID, -1 }, err)
+	return s.out, err
 }
 
 // rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a
@@ -134,6 +156,21 @@ const (
 	maxExpectedRows = 1024
 	maxRowBlock     = 128
 )
+
+func newRowScan[T any](cols *columns[T], expected int) *rowScan[T] {
+	expected = min(max(expected, 1), maxExpectedRows)
+	return &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected}
+}
+
+// scanAll reads every row of rows.
+func (s *rowScan[T]) scanAll(rows pgx.Rows) error {
+	for rows.Next() {
+		if err := s.scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
 func (s *rowScan[T]) scan(rows interface{ Scan(...any) error }) error {
 	if len(s.block) == 0 {
@@ -266,7 +303,7 @@ func customerColumn(name string, ptr func(*Customer) any, fields ...string) colu
 }
 
 // customerColumns are every column of customers, as Customer maps them, the id first.
-var customerColumns = newColumns(
+var customerColumns = newColumns("customers",
 	customerColumn("id", func(c *Customer) any { return &c.ID }, "id"),
 	customerColumn("name", func(c *Customer) any { return &c.Name }, "name"),
 	customerColumn("status", func(c *Customer) any { return &c.Status }, "status"),
@@ -308,7 +345,7 @@ func userColumn(name string, ptr func(*User) any, fields ...string) column[User]
 }
 
 // userColumns are every column of users, as User maps them, the id first.
-var userColumns = newColumns(
+var userColumns = newColumns("users",
 	userColumn("id", func(u *User) any { return &u.ID }, "id"),
 	userColumn("customer_id", func(u *User) any { return &u.CustomerID }, "customerId", "customer"),
 	userColumn("email", func(u *User) any { return &u.Email }, "email"),

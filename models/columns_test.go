@@ -1,6 +1,8 @@
 package models
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -8,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 
@@ -118,5 +122,83 @@ func TestReadAfterTheServerEndedTheConnection(t *testing.T) {
 	rows, err := read()
 	if err != nil || len(rows) != 1 || rows[0].Name != "Kept" {
 		t.Fatalf("read after the connection ended: %v, %v", rows, err)
+	}
+}
+
+// TestReadByID: a read by id, sent straight to the pipeline when no other GORM
+// plugin would see it, reads the row GORM reads, is counted, and is logged with its
+// placeholder (at DEBUG, and at WARN when slow); with a tracer, it goes through GORM
+// and gets its span.
+func TestReadByID(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	for _, tc := range []struct {
+		name   string
+		slow   time.Duration
+		level  slog.Level
+		tracer bool
+	}{
+		{name: "Pipeline", level: slog.LevelDebug},
+		{name: "Slow", slow: time.Nanosecond, level: slog.LevelWarn},
+		{name: "Traced", level: slog.LevelDebug, tracer: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			spans := tracetest.NewSpanRecorder()
+			cfg := DBConfig{URL: url, MaxConns: 2, SlowQuery: tc.slow,
+				Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: tc.level}))}
+			if tc.tracer {
+				cfg.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+			}
+			db, err := OpenDB(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want Customer
+			if err := db.Raw(`INSERT INTO customers (name, logo) VALUES ('By Id', 'https://b.example/l.png') RETURNING *`).Scan(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			logs.Reset()
+			cols := customerColumns.only(map[string]bool{"name": true, "logo": true})
+			ctx := WithStatementCounter(context.Background())
+			before := PipelineStatsOf(db)
+			got, err := readByID(ctx, db, cols, want.ID)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("%d rows, %v", len(got), err)
+			}
+			if got[0].ID != want.ID || got[0].Name != want.Name || *got[0].Logo != *want.Logo || got[0].Credit != 0 {
+				t.Errorf("read %+v, want the id, name and logo of %+v", got[0], want)
+			}
+			if n := Statements(ctx); n != 1 {
+				t.Errorf("%d statements counted, want 1", n)
+			}
+			if n := PipelineStatsOf(db).Reads - before.Reads; n != 1 {
+				t.Errorf("%d reads went through the pipeline, want 1", n)
+			}
+			line := `"msg":"sql","sql":"SELECT id, name, logo FROM customers WHERE id = $1"`
+			if !strings.Contains(logs.String(), line) || !strings.Contains(logs.String(), `"level":"`+tc.level.String()+`"`) {
+				t.Errorf("want a %s line with %s:\n%s", tc.level, line, logs.String())
+			}
+			var traced int
+			for _, s := range spans.Ended() {
+				for _, a := range s.Attributes() {
+					if a.Key == "db.query.text" && strings.Contains(a.Value.AsString(), "FROM customers WHERE id = $1") {
+						traced++
+					}
+				}
+			}
+			if want := map[bool]int{true: 1}[tc.tracer]; traced != want {
+				t.Errorf("%d spans of the read, want %d", traced, want)
+			}
+			missing, _ := ParseObjectID("0123456789abcdef01234567")
+			if got, err := readByID(ctx, db, cols, missing); err != nil || len(got) != 0 {
+				t.Errorf("a missing id: %d rows, %v; want none and no error", len(got), err)
+			}
+			canceled, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := readByID(canceled, db, cols, want.ID); !errors.Is(err, context.Canceled) {
+				t.Errorf("a canceled read: %v, want context.Canceled", err)
+			}
+		})
 	}
 }

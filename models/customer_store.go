@@ -54,7 +54,7 @@ func (s *CustomerStore) FindCustomerByID(ctx context.Context, id ObjectID, field
 		return nil, err
 	}
 	cols := columnsOf(fields, customerColumns)
-	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM customers WHERE id = ?", id), cols, 1)
+	rows, err := readByID(ctx, s.db, cols, id)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("find customer %s: %w", id, err)

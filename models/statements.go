@@ -40,6 +40,13 @@ func ReplicaStatements(ctx context.Context) int64 {
 	return 0
 }
 
+// countStatement counts a statement sent under ctx.
+func countStatement(ctx context.Context) {
+	if c, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
+		c.all.Add(1)
+	}
+}
+
 // countReplicaStatement counts a statement a replica answered under ctx.
 func countReplicaStatement(ctx context.Context) {
 	if c, ok := ctx.Value(statementsKey{}).(*statementCounts); ok {
@@ -50,11 +57,7 @@ func countReplicaStatement(ctx context.Context) {
 // countStatements makes every statement GORM sends count against the counter in
 // its context.
 func countStatements(db *gorm.DB) error {
-	count := func(tx *gorm.DB) {
-		if c, ok := tx.Statement.Context.Value(statementsKey{}).(*statementCounts); ok {
-			c.all.Add(1)
-		}
-	}
+	count := func(tx *gorm.DB) { countStatement(tx.Statement.Context) }
 	cb := db.Callback()
 	for _, err := range []error{
 		cb.Query().After("gorm:query").Register("customers:count_query", count),

@@ -22,9 +22,27 @@ type Metrics struct {
 	statements prometheus.Histogram
 	cost       prometheus.Histogram
 
-	mu  sync.Mutex
-	ops map[string]bool
+	mu    sync.Mutex
+	ops   map[string]*operationMetrics // by operation label
+	named int                          // labels that are operation names
 }
+
+// operationMetrics are the series of one operation label, looked up once:
+// prometheus's WithLabelValues hashes the labels on every call.
+type operationMetrics struct {
+	duration prometheus.Observer
+	outcomes [len(outcomes)]prometheus.Counter
+}
+
+// outcomes are the values of customers_requests_total's outcome label.
+var outcomes = [...]string{"ok", "error", "refused", "canceled"}
+
+const (
+	outcomeOK = iota
+	outcomeError
+	outcomeRefused
+	outcomeCanceled
+)
 
 // maxOperationLabels bounds the operation label: clients name operations, and
 // every name would otherwise become a time series of its own; maxOperationLabelBytes
@@ -57,7 +75,7 @@ func NewMetrics(db *sql.DB) *Metrics {
 			Name: "customers_cost_per_request", Help: "Complexity points one GraphQL request asked for (what the cost limit charges).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 		}),
-		ops: map[string]bool{},
+		ops: map[string]*operationMetrics{},
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.errors, m.statements, m.cost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -90,22 +108,35 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// operationLabel returns op, "anonymous" or, for a name longer than
-// maxOperationLabelBytes or past maxOperationLabels names, "other".
-func (m *Metrics) operationLabel(op string) string {
+// series returns the latency histogram and the counter of outcome of op's label:
+// op, "anonymous" or, for a name longer than maxOperationLabelBytes or past
+// maxOperationLabels names, "other".
+func (m *Metrics) series(op string, outcome int) (prometheus.Observer, prometheus.Counter) {
 	switch {
 	case op == "":
-		return "anonymous"
+		op = "anonymous"
 	case len(op) > maxOperationLabelBytes:
-		return "other"
+		op = "other"
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ops[op] || len(m.ops) < maxOperationLabels {
-		m.ops[op] = true
-		return op
+	o := m.ops[op]
+	if o == nil && op != "anonymous" && op != "other" {
+		if m.named >= maxOperationLabels {
+			op = "other"
+			o = m.ops[op]
+		} else {
+			m.named++
+		}
 	}
-	return "other"
+	if o == nil {
+		o = &operationMetrics{duration: m.duration.WithLabelValues(op)}
+		m.ops[op] = o
+	}
+	if o.outcomes[outcome] == nil {
+		o.outcomes[outcome] = m.requests.WithLabelValues(op, outcomes[outcome])
+	}
+	return o.duration, o.outcomes[outcome]
 }
 
 // observeRequest records one GraphQL request.
@@ -113,18 +144,18 @@ func (m *Metrics) observeRequest(op string, status int, hadErrors bool, d time.D
 	if m == nil {
 		return
 	}
-	label := m.operationLabel(op)
-	outcome := "ok"
+	outcome := outcomeOK
 	switch {
 	case status == statusClientClosed:
-		outcome = "canceled"
+		outcome = outcomeCanceled
 	case status >= 400 && status < 500:
-		outcome = "refused"
+		outcome = outcomeRefused
 	case status >= 500 || hadErrors:
-		outcome = "error"
+		outcome = outcomeError
 	}
-	m.requests.WithLabelValues(label, outcome).Inc()
-	m.duration.WithLabelValues(label).Observe(d.Seconds())
+	duration, requests := m.series(op, outcome)
+	requests.Inc()
+	duration.Observe(d.Seconds())
 	m.statements.Observe(float64(statements))
 	m.cost.Observe(float64(cost))
 }

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -73,5 +74,44 @@ func TestMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("%s", body)
+	}
+}
+
+// TestMetricsBoundOperationNames: past 200 operation names, the requests of a new
+// name are counted as "other", so that clients cannot grow the metrics without end;
+// the names seen before keep their series.
+func TestMetricsBoundOperationNames(t *testing.T) {
+	t.Parallel()
+	m := graph.NewMetrics(nil)
+	a := MustAPI(t, func(c *graph.Config) { c.Metrics = m })
+	admin := httptest.NewServer(graph.NewAdminHandler(m))
+	t.Cleanup(admin.Close)
+	for i := range 203 {
+		a.do(fmt.Sprintf(`query Op%03d { __typename }`, i), nil)
+	}
+	a.do(`query Op000 { __typename }`, nil)
+	a.do(`{ __typename }`, nil)
+	res, err := http.Get(admin.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	body := string(b)
+	for _, want := range []string{
+		`customers_requests_total{operation="Op000",outcome="ok"} 2`,
+		`customers_requests_total{operation="Op199",outcome="ok"} 1`,
+		`customers_requests_total{operation="other",outcome="ok"} 3`,
+		`customers_requests_total{operation="anonymous",outcome="ok"} 1`,
+		`customers_request_duration_seconds_count{operation="other"} 3`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, unwanted := range []string{`operation="Op200"`, `operation="Op202"`, `outcome="error"`} {
+		if strings.Contains(body, unwanted) {
+			t.Errorf("/metrics has %s", unwanted)
+		}
 	}
 }

@@ -129,19 +129,24 @@ func responseContentType(accept string) string {
 }
 
 // appendResponse appends r as encoding/json writes a graphql.Response, its data
-// copied as it is.
+// copied as it is. Most answers have no label, path, hasNext or extensions, and
+// are written without encoding/json.
 func appendResponse(b []byte, r *graphql.Response) []byte {
 	if r == nil {
 		return append(b, "null"...)
 	}
-	rest, err := json.Marshal(struct {
-		Label      string         `json:"label,omitempty"`
-		Path       ast.Path       `json:"path,omitempty"`
-		HasNext    *bool          `json:"hasNext,omitempty"`
-		Extensions map[string]any `json:"extensions,omitempty"`
-	}{r.Label, r.Path, r.HasNext, r.Extensions})
-	if err != nil {
-		panic(err) // as gqlgen's transports: an extension that JSON cannot write is a bug
+	var rest []byte
+	if r.Label != "" || r.Path != nil || r.HasNext != nil || len(r.Extensions) > 0 {
+		var err error
+		rest, err = json.Marshal(struct {
+			Label      string         `json:"label,omitempty"`
+			Path       ast.Path       `json:"path,omitempty"`
+			HasNext    *bool          `json:"hasNext,omitempty"`
+			Extensions map[string]any `json:"extensions,omitempty"`
+		}{r.Label, r.Path, r.HasNext, r.Extensions})
+		if err != nil {
+			panic(err) // as gqlgen's transports: an extension that JSON cannot write is a bug
+		}
 	}
 	b = slices.Grow(b, len(r.Data)+len(rest)+64)
 	b = append(b, '{')

@@ -15,11 +15,10 @@ func withHTTPRules(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Answers are JSON, never to be read as HTML or script; POST answers' data is
 		// not HTML-escaped (postTransport).
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header()["X-Content-Type-Options"] = nosniff
 		switch r.Method {
 		case http.MethodPost:
-			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			if err != nil || mt != "application/json" && mt != "application/graphql-response+json" {
+			if mt := mediaType(r.Header.Get("Content-Type")); mt != contentTypeJSON && mt != contentTypeGraphQLResponse {
 				writeErrors(r.Context(), w, http.StatusUnsupportedMediaType,
 					"send the request as Content-Type: application/json", "UNSUPPORTED_MEDIA_TYPE", "")
 				return
@@ -34,6 +33,24 @@ func withHTTPRules(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// nosniff is the value of every answer's X-Content-Type-Options, shared by all
+// of them (a header value set this way is replaced, never changed in place).
+var nosniff = []string{"nosniff"}
+
+// mediaType returns the media type of a Content-Type value, without its
+// parameters ("" when it does not parse). The value most clients send,
+// application/json, is taken as it is.
+func mediaType(contentType string) string {
+	if contentType == contentTypeJSON {
+		return contentTypeJSON
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return mt
 }
 
 // isMutation reports whether the operation a GET would run is a mutation or a

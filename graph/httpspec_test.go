@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -96,5 +97,47 @@ func TestAnswersAreNotSniffed(t *testing.T) {
 	res.Body.Close()
 	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("GET: X-Content-Type-Options = %q, want nosniff", got)
+	}
+}
+
+// TestAnswersCarryTheirLength: every answer, short or past net/http's 2 KiB
+// buffer, ok or refused, comes with its Content-Length rather than in chunks, and
+// with the media type the client accepts.
+func TestAnswersCarryTheirLength(t *testing.T) {
+	t.Parallel()
+	a := MustAPI(t)
+	a.seedLinked(60)
+	for _, tc := range []struct {
+		name, body, accept, contentType string
+		status                          int
+	}{
+		{"Short", `{"query":"{ customers(first: 1) { nodes { name } } }"}`, "", "application/json", 200},
+		{"Long", `{"query":"{ customers(first: 60) { nodes { id name adminUser { email } } } }"}`, "", "application/json", 200},
+		{"Invalid", `{"query":"{ nope }"}`, "application/graphql-response+json", "application/graphql-response+json", 400},
+		{"NotJSON", `{"query":`, "", "application/json", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/query", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json; charset=utf-8")
+			req.Header.Set("Authorization", a.bearer(a.staff))
+			if tc.accept != "" {
+				req.Header.Set("Accept", tc.accept)
+			}
+			res, err := a.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != tc.contentType {
+				t.Errorf("status %d, Content-Type %q; want %d, %q: %s", res.StatusCode, res.Header.Get("Content-Type"), tc.status, tc.contentType, body)
+			}
+			if res.ContentLength != int64(len(body)) || len(res.TransferEncoding) > 0 {
+				t.Errorf("Content-Length %d, Transfer-Encoding %v; want %d, none", res.ContentLength, res.TransferEncoding, len(body))
+			}
+			if tc.name == "Long" && len(body) <= 2048 {
+				t.Errorf("the long answer has %d bytes, want more than 2 KiB", len(body))
+			}
+		})
 	}
 }

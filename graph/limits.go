@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -126,10 +125,19 @@ func withBody(limit int64, next http.Handler) http.Handler {
 			writeErrors(r.Context(), w, http.StatusBadRequest, msg, models.Invalid.Code(), "")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &readBodyBytes{Reader: bytes.NewReader(body), bytes: body}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// readBodyBytes is a request body withBody read whole: the POST transport takes its
+// bytes as they are (readBody), others read it as any body.
+type readBodyBytes struct {
+	*bytes.Reader
+	bytes []byte
+}
+
+func (*readBodyBytes) Close() error { return nil }
 
 // checkJSONBody says what is wrong with a POST body, or "" when it is one JSON
 // object of valid UTF-8 text.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -32,14 +31,17 @@ const (
 	contentTypeGraphQLResponse = "application/graphql-response+json"
 )
 
-func (postTransport) Supports(r *http.Request) bool { return transport.POST{}.Supports(r) }
+// Supports is transport.POST's test: a POST of application/json, not an upgrade.
+func (postTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.Header.Get("Upgrade") == "" && mediaType(r.Header.Get("Content-Type")) == contentTypeJSON
+}
 
 func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	contentType := responseContentType(r.Header.Get("Accept"))
-	w.Header().Set("Content-Type", contentType)
+	w.Header()["Content-Type"] = contentTypeValues[contentType]
 	start := graphql.Now()
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r)
 	if err != nil {
 		respond(w, 0, exec.DispatchError(ctx, gqlerror.List{gqlerror.Errorf("could not read request body: %v", err)}), false)
 		return
@@ -70,13 +72,31 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	respond(w, 0, responses(ctx), infoFrom(ctx).isPlanned())
 }
 
-// respond writes r with status (0: 200, or what setStatus chose) and its length:
-// past 2 KiB, net/http would otherwise send a page of customers in chunks. The
-// answer is the last to use r's data, so a plan's buffer goes back to the pool with
-// the answer's.
+// contentTypeValues are the Content-Type header values of answers, shared by all
+// of them (a header value set this way is replaced, never changed in place).
+var contentTypeValues = map[string][]string{
+	contentTypeJSON:            {contentTypeJSON},
+	contentTypeGraphQLResponse: {contentTypeGraphQLResponse},
+}
+
+// readBody returns the body of r, as withBody read it when it did.
+func readBody(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*readBodyBytes); ok {
+		return b.bytes, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// respond writes r with status (0: 200, or what setStatus chose) and, past what
+// net/http holds before it sends the header (chunkingThreshold), its length:
+// net/http would otherwise send a page of customers in chunks, and it counts a
+// shorter answer itself. The answer is the last to use r's data, so a plan's
+// buffer goes back to the pool with the answer's.
 func respond(w http.ResponseWriter, status int, r *graphql.Response, planned bool) {
 	b := appendResponse(getBuffer(), r)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if len(b) > chunkingThreshold {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	}
 	if status != 0 {
 		w.WriteHeader(status)
 	}
@@ -86,6 +106,10 @@ func respond(w http.ResponseWriter, status int, r *graphql.Response, planned boo
 		putBuffer(r.Data)
 	}
 }
+
+// chunkingThreshold is net/http's bufferBeforeChunkingSize: an answer that fits
+// is sent with a Content-Length net/http counts.
+const chunkingThreshold = 2048
 
 // buffers holds the buffers of answers for reuse: a page of customers writes
 // 45 KB twice (a plan's data, the answer), which was a third of what W2 allocated.

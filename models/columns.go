@@ -124,7 +124,8 @@ func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
 // columns filled in. On the pool, with no GORM plugin but the pipeline (no read
 // replicas, no tracing), the statement goes to the pipeline as it is: GORM
 // building it, with its settings and callbacks, cost a customer-by-id request 6 %
-// of its CPU. It is counted and logged as GORM's statements are.
+// of its CPU. It is counted and logged as GORM's statements are, but callbacks
+// registered on GORM's row processor do not see it.
 func readByID[T any](ctx context.Context, db *gorm.DB, cols *columns[T], id ObjectID) ([]*T, error) {
 	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)
 	if !ok || len(db.Config.Plugins) > 1 || db.Statement.ConnPool != gorm.ConnPool(p.pool) {

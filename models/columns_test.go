@@ -125,8 +125,8 @@ func TestReadAfterTheServerEndedTheConnection(t *testing.T) {
 	}
 }
 
-// TestReadByID: a read by id, sent straight to the pipeline when no other GORM
-// plugin would see it, reads the row GORM reads, is counted, and is logged with its
+// TestReadByID: a read by id, sent straight to the pipeline (not through GORM)
+// when no other GORM plugin would see it, reads the row GORM reads, is counted, and is logged with its
 // placeholder (at DEBUG, and at WARN when slow); with a tracer, it goes through GORM
 // and gets its span.
 func TestReadByID(t *testing.T) {
@@ -159,6 +159,10 @@ func TestReadByID(t *testing.T) {
 				t.Fatal(err)
 			}
 			logs.Reset()
+			var throughGORM int // the reads GORM's row processor ran
+			if err := db.Callback().Row().After("gorm:row").Register("test:count", func(*gorm.DB) { throughGORM++ }); err != nil {
+				t.Fatal(err)
+			}
 			cols := customerColumns.only(map[string]bool{"name": true, "logo": true})
 			ctx := WithStatementCounter(context.Background())
 			before := PipelineStatsOf(db)
@@ -174,6 +178,9 @@ func TestReadByID(t *testing.T) {
 			}
 			if n := PipelineStatsOf(db).Reads - before.Reads; n != 1 {
 				t.Errorf("%d reads went through the pipeline, want 1", n)
+			}
+			if want := map[bool]int{true: 1}[tc.tracer]; throughGORM != want {
+				t.Errorf("GORM ran %d reads, want %d", throughGORM, want)
 			}
 			line := `"msg":"sql","sql":"SELECT id, name, logo FROM customers WHERE id = $1"`
 			if !strings.Contains(logs.String(), line) || !strings.Contains(logs.String(), `"level":"`+tc.level.String()+`"`) {

@@ -95,8 +95,8 @@ func (m *Metrics) CountPipeline(stats func() models.PipelineStats) {
 			Help: "Reads sent through the pools' pipelines (outside transactions); divided by customers_sql_pipeline_round_trips_total, the reads that shared a round trip.",
 		}, func() float64 { return float64(stats().Reads) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "customers_sql_pipeline_round_trips_total", Help: "Batches of reads the pools' pipelines sent, one round trip each.",
-		}, func() float64 { return float64(stats().Batches) }),
+			Name: "customers_sql_pipeline_round_trips_total", Help: "Round trips of the pools' pipelines: one per batch of reads, and one more each time a batch sends again the reads PostgreSQL skipped after one that failed or a lost connection left.",
+		}, func() float64 { return float64(stats().RoundTrips) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "customers_sql_pipeline_queued", Help: "Reads waiting for the next batch of a pool's pipeline (all its DB_PIPELINES batches were in flight).",
 		}, func() float64 { return float64(stats().Queued) }),

@@ -42,7 +42,7 @@ type pipeline struct {
 	pool       *sql.DB
 	maxBatches int
 
-	reads, batches atomic.Uint64 // sent so far
+	reads, roundTrips atomic.Uint64 // sent so far
 
 	mu       sync.Mutex
 	inFlight int          // batches being sent or read
@@ -93,17 +93,19 @@ func (p *pipeline) Initialize(db *gorm.DB) error {
 	return db.Callback().Row().Replace("gorm:row", p.rowQuery)
 }
 
-// PipelineStats counts what a pool's pipeline sent: reads, in batches (round
-// trips), so that Reads / Batches is how many reads shared a round trip on average;
-// and the reads waiting for a batch now.
+// PipelineStats counts what a pool's pipeline sent: reads, in round trips (a batch
+// takes one, and one more each time it sends again the reads PostgreSQL skipped
+// after one that failed or a lost connection left), so that Reads / RoundTrips is
+// how many reads shared a round trip on average; and the reads waiting for a batch
+// now.
 type PipelineStats struct {
-	Reads, Batches uint64
-	Queued         int
+	Reads, RoundTrips uint64
+	Queued            int
 }
 
 // Plus is the counts of s and o together.
 func (s PipelineStats) Plus(o PipelineStats) PipelineStats {
-	return PipelineStats{Reads: s.Reads + o.Reads, Batches: s.Batches + o.Batches, Queued: s.Queued + o.Queued}
+	return PipelineStats{Reads: s.Reads + o.Reads, RoundTrips: s.RoundTrips + o.RoundTrips, Queued: s.Queued + o.Queued}
 }
 
 // PipelineStatsOf reads the counts of db's pipeline (zero without one).
@@ -119,7 +121,7 @@ func (p *pipeline) stats() PipelineStats {
 	p.mu.Lock()
 	queued := len(p.queue)
 	p.mu.Unlock()
-	return PipelineStats{Reads: p.reads.Load(), Batches: p.batches.Load(), Queued: queued}
+	return PipelineStats{Reads: p.reads.Load(), RoundTrips: p.roundTrips.Load(), Queued: queued}
 }
 
 // query runs query with args and reads its rows with scan, in the next batch; alone,
@@ -212,13 +214,12 @@ var errConnLost = errors.New("query: the connection was lost")
 // harmlessly) are sent once more on another connection, as database/sql does.
 func (p *pipeline) run(batch []*pipelined) {
 	p.reads.Add(uint64(len(batch)))
-	p.batches.Add(1)
 	ctx, cancel := batchContext(batch)
 	defer cancel()
 	pending := slices.Clone(batch) // batch itself stays whole for handOff
 	var err error
 	for try := 0; try < 2 && len(pending) > 0; try++ {
-		err = runOnce(ctx, p.pool, pending)
+		err = p.runOnce(ctx, pending)
 		pending = slices.DeleteFunc(pending, func(r *pipelined) bool { return r.answered })
 		if !errors.Is(err, errConnLost) || ctx.Err() != nil {
 			break
@@ -252,10 +253,10 @@ func batchContext(batch []*pipelined) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.WithoutCancel(batch[0].ctx), latest)
 }
 
-// runOnce sends batch on a connection of pool and answers what it can; its error
-// is that of the reads it left unanswered.
-func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
-	conn, err := pool.Conn(ctx)
+// runOnce sends batch on a connection of the pool and answers what it can; its
+// error is that of the reads it left unanswered.
+func (p *pipeline) runOnce(ctx context.Context, batch []*pipelined) error {
+	conn, err := p.pool.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
 			// database/sql drops the connection.
 			return fmt.Errorf("%w: %w", errConnLost, driver.ErrBadConn)
 		}
-		return sendPipeline(ctx, c.Conn(), batch)
+		return p.sendPipeline(ctx, c.Conn(), batch)
 	})
 }
 
@@ -277,11 +278,11 @@ func runOnce(ctx context.Context, pool *sql.DB, batch []*pipelined) error {
 // The reads of one statement (the same text) go together, with one Sync after them:
 // PostgreSQL skips the statements after one that fails, up to the Sync, and those
 // go again in the next pipeline, until every read is answered.
-func sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error {
+func (p *pipeline) sendPipeline(ctx context.Context, conn *pgx.Conn, batch []*pipelined) error {
 	slices.SortStableFunc(batch, func(a, b *pipelined) int { return strings.Compare(a.query, b.query) })
 	for len(batch) > 0 {
 		var err error
-		if batch, err = sendOnce(ctx, conn, batch); err != nil {
+		if batch, err = p.sendOnce(ctx, conn, batch); err != nil {
 			return err
 		}
 	}
@@ -297,7 +298,7 @@ type encodedRead struct {
 
 // sendOnce sends batch, its reads in order of statement, as one pipeline and
 // answers its reads; it returns the reads PostgreSQL skipped after one that failed.
-func sendOnce(ctx context.Context, conn *pgx.Conn, batch []*pipelined) (skipped []*pipelined, err error) {
+func (p *pipeline) sendOnce(ctx context.Context, conn *pgx.Conn, batch []*pipelined) (skipped []*pipelined, err error) {
 	lost := func(err error) error {
 		if conn.IsClosed() {
 			return fmt.Errorf("%w: %w", errConnLost, err)
@@ -320,6 +321,7 @@ func sendOnce(ctx context.Context, conn *pgx.Conn, batch []*pipelined) (skipped 
 	if len(sent) == 0 {
 		return nil, nil
 	}
+	p.roundTrips.Add(1)
 	pl := conn.PgConn().StartPipeline(ctx)
 	for i, e := range sent {
 		pl.SendQueryStatement(e.sd, e.params.ParamValues, e.params.ParamFormats, e.params.ResultFormats)

@@ -149,8 +149,8 @@ func TestPipelineSharesRoundTrips(t *testing.T) {
 		t.Errorf("the queued reads ran on %d connections; want 1 (one batch)", len(pids))
 	}
 	// The held read, alone, then the ten together.
-	if sent, batches := p.reads.Load(), p.batches.Load(); sent != reads+1 || batches != 2 {
-		t.Errorf("counted %d reads in %d batches; want %d in 2", sent, batches, reads+1)
+	if sent, trips := p.reads.Load(), p.roundTrips.Load(); sent != reads+1 || trips != 2 {
+		t.Errorf("counted %d reads in %d round trips; want %d in 2", sent, trips, reads+1)
 	}
 }
 
@@ -167,7 +167,7 @@ func TestPipelineStatsOf(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := PipelineStatsOf(db), (PipelineStats{Reads: 3, Batches: 3}); got != want {
+	if got, want := PipelineStatsOf(db), (PipelineStats{Reads: 3, RoundTrips: 3}); got != want {
 		t.Errorf("PipelineStatsOf: %+v, want %+v", got, want)
 	}
 }
@@ -198,6 +198,12 @@ func TestPipelineKeepsErrorsApart(t *testing.T) {
 		case errs[i] != nil || len(got[i]) != 1 || got[i][0] != 6/d:
 			t.Errorf("read %d (6 / %d): %v, %v; want [%d]", i, d, got[i], errs[i], 6/d)
 		}
+	}
+	// The held read; then the batch, and the reads of 6 / $1 that PostgreSQL skipped
+	// after each of its first three failures (6 / 1 and on, 6 / 0 and on, 6 / 3 and
+	// on) sent again: each a round trip.
+	if trips := p.roundTrips.Load(); trips != 5 {
+		t.Errorf("counted %d round trips, want 5", trips)
 	}
 }
 
@@ -493,6 +499,10 @@ func TestPipelineSendsAgainWhatALostConnectionLeft(t *testing.T) {
 	}
 	if errs[1] != nil || len(got[1]) != 1 || got[1][0] != 2 {
 		t.Errorf("the read after it: %v, %v; want [2]", got[1], errs[1])
+	}
+	// The held read, the batch, and the read after it on another connection.
+	if trips := p.roundTrips.Load(); trips != 3 {
+		t.Errorf("counted %d round trips, want 3", trips)
 	}
 }
 

@@ -11,12 +11,19 @@ import (
 	"github.com/cloudcomms/customers/graph"
 )
 
-func TestMetrics(t *testing.T) {
-	t.Parallel()
+// apiWithMetrics is an API whose metrics an admin listener serves at adminURL.
+func apiWithMetrics(t *testing.T) (a *api, adminURL string) {
+	t.Helper()
 	m := graph.NewMetrics(nil)
-	a := MustAPI(t, func(c *graph.Config) { c.Metrics = m })
+	a = MustAPI(t, func(c *graph.Config) { c.Metrics = m })
 	admin := httptest.NewServer(graph.NewAdminHandler(m))
 	t.Cleanup(admin.Close)
+	return a, admin.URL
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	a, adminURL := apiWithMetrics(t)
 	a.do(`query ListCustomers { customers { totalCount } }`, nil)
 	a.do(`query ListCustomers { customers { totalCount } }`, nil)
 	a.do(`query Missing { customer(id: "nope") { id } }`, nil)
@@ -45,7 +52,7 @@ func TestMetrics(t *testing.T) {
 	if status, body := get(profiler.URL + "/debug/pprof/heap?debug=1"); status != 200 || !strings.Contains(body, "heap profile") {
 		t.Errorf("profiler's heap profile: %d", status)
 	}
-	status, body := get(admin.URL + "/metrics")
+	status, body := get(adminURL + "/metrics")
 	if status != 200 {
 		t.Fatalf("admin /metrics: %d", status)
 	}
@@ -82,16 +89,13 @@ func TestMetrics(t *testing.T) {
 // the names seen before keep their series.
 func TestMetricsBoundOperationNames(t *testing.T) {
 	t.Parallel()
-	m := graph.NewMetrics(nil)
-	a := MustAPI(t, func(c *graph.Config) { c.Metrics = m })
-	admin := httptest.NewServer(graph.NewAdminHandler(m))
-	t.Cleanup(admin.Close)
+	a, adminURL := apiWithMetrics(t)
 	for i := range 203 {
 		a.do(fmt.Sprintf(`query Op%03d { __typename }`, i), nil)
 	}
 	a.do(`query Op000 { __typename }`, nil)
 	a.do(`{ __typename }`, nil)
-	res, err := http.Get(admin.URL + "/metrics")
+	res, err := http.Get(adminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

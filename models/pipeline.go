@@ -35,9 +35,10 @@ import (
 // its error is its own: the reads PostgreSQL skips after one that fails are sent
 // again. The transaction holds the locks of one statement's tables only, as the
 // statement alone does, so a migration that locks several tables cannot deadlock
-// with a batch. A pipeline carries reads only: a statement that wrote would have its
-// writes undone, unreported, when another of the same text failed after it. Nothing
-// changes for a read that is alone.
+// with a batch. Only reads share batches: a statement that wrote would have its
+// writes undone, unreported, when another of the same text failed after it, so a
+// statement that is no SELECT goes alone (isSelect). Nothing changes for a read
+// that is alone.
 type pipeline struct {
 	pool       *sql.DB
 	maxBatches int
@@ -125,13 +126,13 @@ func (p *pipeline) stats() PipelineStats {
 }
 
 // query runs query with args and reads its rows with scan, in the next batch; alone,
-// on a connection of its own and at once, when alone is set.
+// on a connection of its own and at once, when alone is set or query is no SELECT.
 func (p *pipeline) query(ctx context.Context, query string, args []any, scan nativeScan, alone bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	r := &pipelined{ctx: ctx, query: query, args: args, scan: scan}
-	if alone {
+	if alone || !isSelect(query) {
 		p.run([]*pipelined{r})
 		return r.err
 	}
@@ -157,6 +158,16 @@ func (p *pipeline) query(ctx context.Context, query string, args []any, scan nat
 		p.send(r.lead)
 	}
 	return r.err
+}
+
+// isSelect reports whether query begins with SELECT, as the statements that share
+// batches must: one that wrote (an INSERT … RETURNING, a data-modifying WITH) would
+// have its writes undone, unreported, when a statement of the same text failed
+// after it in the batch's transaction. It reads the text only: a SELECT of a
+// function that writes is no read either, and the service sends none.
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= len("SELECT") && strings.EqualFold(q[:len("SELECT")], "SELECT")
 }
 
 // leave lets r's caller go before r is answered, and reports whether it may: while r

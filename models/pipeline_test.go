@@ -572,3 +572,38 @@ func TestFilteredPagesAreSentAlone(t *testing.T) {
 		t.Errorf("page without a filter: %v", err)
 	}
 }
+
+// TestPipelineSendsAWriteAlone: a statement that is no SELECT never shares a batch,
+// where a failure of its batch-mates would undo its write: it is sent at once, alone,
+// while the only batch is held, and its write stays.
+func TestPipelineSendsAWriteAlone(t *testing.T) {
+	t.Parallel()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	defer func() {
+		if err := release(); err != nil {
+			t.Errorf("held read: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, q := range []string{
+		"INSERT INTO customers (name) VALUES ('Alone 1') RETURNING 1::int8",
+		" with c AS (INSERT INTO customers (name) VALUES ('Alone 2') RETURNING id) SELECT count(*) FROM c",
+	} {
+		var got []int64
+		if err := p.query(ctx, q, nil, scanInt64s(&got), false); err != nil || len(got) != 1 || got[0] != 1 {
+			t.Errorf("%s, while the only batch is held: %v, %v; want [1] at once", q, got, err)
+		}
+	}
+	var n int
+	if err := pool.QueryRowContext(ctx, "SELECT count(*) FROM customers WHERE name LIKE 'Alone %'").Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d customers written, %v; want 2", n, err)
+	}
+	for q, want := range map[string]bool{"SELECT 1": true, "\n\t select 1": true, "(SELECT 1) UNION (SELECT 2)": true,
+		"WITH c AS (SELECT 1) SELECT * FROM c": false, "UPDATE x SET y = 1": false, "SEL": false, "": false} {
+		if got := isSelect(q); got != want {
+			t.Errorf("isSelect(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

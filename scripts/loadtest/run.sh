@@ -267,6 +267,22 @@ server_cpu_ticks() {
 	read -r -a f <<<"$stat"
 	echo $((f[11] + f[12]))
 }
+# machine_ticks: "<busy> <all>" CPU ticks of the whole machine so far (/proc/stat),
+# every core: busy is user, nice, system, irq, softirq and steal time.
+machine_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+# machine_use "<busy> <all>" "<busy> <all>" N UNIT: the machine's busy CPU per UNIT
+# (N of them) between two machine_ticks, all processes (the server, PostgreSQL, the
+# load generator, the kernel), and the share of the machine left idle:
+# "<µs> µs/<UNIT>, <n> % idle".
+machine_use() {
+	local b0 a0 b1 a1
+	read -r b0 a0 <<<"$1"
+	read -r b1 a1 <<<"$2"
+	awk -v b=$((b1 - b0)) -v a=$((a1 - a0)) -v hz="$clk_tck" -v n="$3" -v unit="$4" \
+		'BEGIN { printf "%.0f µs/%s, %.0f %% idle", b / hz * 1e6 / n, unit, (a > 0 ? (a - b) / a * 100 : 0) }'
+}
 # server_hwm_kib: the server's peak resident set (VmHWM) since the last reset.
 server_hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status"; }
 # statements: "<sum> <count>" of customers_sql_statements_per_request, then the
@@ -328,10 +344,11 @@ api() {
 	# Peak RSS from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
 	local hwm_note=""
 	echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || hwm_note=" (peak since start)"
-	local s0 c0 r0 b0 s1 c1 r1 b1 t0 t1 w0 w1 m0 m1
+	local s0 c0 r0 b0 s1 c1 r1 b1 t0 t1 w0 w1 m0 m1 u0 u1
 	m0="$(statements)"
 	read -r s0 c0 r0 b0 <<<"$m0"
 	t0="$(server_cpu_ticks)"
+	u0="$(machine_ticks)"
 	w0=$EPOCHREALTIME
 	local profiler=""
 	if [[ -n "${PPROF_ADDR:-}" ]] && ((DURATION > 2)); then # a CPU profile of the measured run
@@ -340,6 +357,7 @@ api() {
 	fi
 	wrk_run "$w" "$DURATION" "$out"
 	w1=$EPOCHREALTIME
+	u1="$(machine_ticks)"
 	if [[ -n "$profiler" ]]; then
 		wait "$profiler" || log "no CPU profile of $w"
 		log "CPU profile of the measured run: go tool pprof $work/cpu-$round-$w.pprof"
@@ -365,29 +383,33 @@ api() {
 	R[$k,rss]="$(awk -v k="$(server_hwm_kib)" 'BEGIN { printf "%.0f", k / 1024 }')$hwm_note"
 	R[$k,stmts]="$(awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) 'BEGIN { if (c > 0) printf "%.2f", s / c; else print "n/a" }')"
 	R[$k,shared]="$(awk -v r=$((r1 - r0)) -v b=$((b1 - b0)) 'BEGIN { if (b > 0) printf "%.1f", r / b; else print "n/a" }')"
-	printf 'round %d %s API     %8s req/s  p50 %s ms  p99 %s ms  errors %s (%s)  server CPU %s µs/req (%s %% of a core)  max RSS %s MiB  %s statements/req  %s reads/round trip\n' \
+	printf 'round %d %s API     %8s req/s  p50 %s ms  p99 %s ms  errors %s (%s)  server CPU %s µs/req (%s %% of a core)  max RSS %s MiB  %s statements/req  %s reads/round trip  machine CPU %s\n' \
 		"$round" "$w" "${R[$k,rps]}" "${R[$k,p50]}" "${R[$k,p99]}" "${R[$k,errors]}" "${R[$k,error_detail]}" \
-		"${R[$k,cpu_us]}" "${R[$k,cpu_pct]}" "${R[$k,rss]}" "${R[$k,stmts]}" "${R[$k,shared]}"
+		"${R[$k,cpu_us]}" "${R[$k,cpu_pct]}" "${R[$k,rss]}" "${R[$k,stmts]}" "${R[$k,shared]}" \
+		"$(machine_use "$u0" "$u1" "${m[requests]}" req)"
 }
 
 ceiling() {
-	local round="$1" w="$2" out="$work/pgbench-$1-$2.txt" tps failed
+	local round="$1" w="$2" out="$work/pgbench-$1-$2.txt" tps failed u0 u1 txs
 	if ((WARMUP > 0)); then pgbench_run "$w" "$WARMUP" "$work/pgbench-$round-$w-warmup.txt"; fi
+	u0="$(machine_ticks)"
 	pgbench_run "$w" "$DURATION" "$out"
+	u1="$(machine_ticks)"
 	tps="$(awk '/^tps = / { printf "%.0f", $3 }' "$out")"
+	txs="$(awk '/^number of transactions actually processed:/ { print $6 }' "$out")"
 	failed="$(awk '/^number of failed transactions:/ { print $5 }' "$out")"
 	[[ -n "$tps" ]] || fail "pgbench printed no tps ($out)"
 	local k="$round,$w"
 	R[$k,ceiling]="$tps"
 	R[$k,ceiling_failed]="${failed:-0}"
 	R[$k,ratio]="$(awk -v a="${R[$k,rps]:-0}" -v b="$tps" 'BEGIN { printf "%.1f", a / b * 100 }')"
-	printf 'round %d %s ceiling %8s tx/s   (pgbench -M prepared, %s failed)  API / ceiling %s %%\n' \
-		"$round" "$w" "$tps" "${R[$k,ceiling_failed]}" "${R[$k,ratio]}"
+	printf 'round %d %s ceiling %8s tx/s   (pgbench -M prepared, %s failed)  API / ceiling %s %%  machine CPU %s\n' \
+		"$round" "$w" "$tps" "${R[$k,ceiling_failed]}" "${R[$k,ratio]}" "$(machine_use "$u0" "$u1" "${txs:-1}" tx)"
 }
 
 # bare ROUND: W1 against scripts/loadtest/bare, which runs only for it.
 bare() {
-	local round="$1" out="$work/wrk-$1-W1-bare.txt" line kv pid t0 t1
+	local round="$1" out="$work/wrk-$1-W1-bare.txt" line kv pid t0 t1 u0 u1
 	env -i "PATH=$PATH" "DATABASE_URL=$db_url" "LISTEN_ADDR=$bare_listen" ${DB_MAX_CONNS:+"DB_MAX_CONNS=$DB_MAX_CONNS"} \
 		"$bare_bin" >"$work/bare.log" 2>&1 &
 	pid=$!
@@ -398,7 +420,9 @@ bare() {
 	done
 	if ((WARMUP > 0)); then wrk_run W1 "$WARMUP" "$work/wrk-$round-W1-bare-warmup.txt" "$bare_listen"; fi
 	t0="$(server_cpu_ticks "$pid")"
+	u0="$(machine_ticks)"
 	wrk_run W1 "$DURATION" "$out" "$bare_listen"
+	u1="$(machine_ticks)"
 	t1="$(server_cpu_ticks "$pid")"
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
@@ -410,9 +434,9 @@ bare() {
 	local k="$round,W1"
 	R[$k,bare]="$(awk -v n="${m[requests]}" -v d="${m[duration_us]}" 'BEGIN { printf "%.0f", n / (d / 1e6) }')"
 	R[$k,bare_ratio]="$(awk -v a="${R[$k,rps]:-0}" -v b="${R[$k,bare]}" 'BEGIN { printf "%.0f", a / b * 100 }')"
-	printf 'round %d W1 bare Go %8s req/s  server CPU %s µs/req  API / bare Go %s %%\n' "$round" "${R[$k,bare]}" \
+	printf 'round %d W1 bare Go %8s req/s  server CPU %s µs/req  API / bare Go %s %%  machine CPU %s\n' "$round" "${R[$k,bare]}" \
 		"$(awk -v t=$((t1 - t0)) -v hz="$clk_tck" -v n="${m[requests]}" 'BEGIN { printf "%.0f", t / hz * 1e6 / n }')" \
-		"${R[$k,bare_ratio]}"
+		"${R[$k,bare_ratio]}" "$(machine_use "$u0" "$u1" "${m[requests]}" req)"
 }
 
 pg_version="$(psql -X -q -At -c 'SHOW server_version' "$db_url")"

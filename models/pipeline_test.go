@@ -506,19 +506,28 @@ func TestPipelineSendsAgainWhatALostConnectionLeft(t *testing.T) {
 	}
 }
 
+// openHeldPipeline opens a pipeline whose only batch is held until the test ends,
+// and a context that gives up after 5 s: what must not wait for the batch returns
+// well before.
+func openHeldPipeline(t *testing.T) (*pipeline, *sql.DB, context.Context) {
+	t.Helper()
+	p, pool := openPipeline(t, 4)
+	release := holdBatch(t, p, pool)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		if err := release(); err != nil {
+			t.Errorf("held read: %v", err)
+		}
+	})
+	return p, pool, ctx
+}
+
 // TestPipelineSendsASlowReadAlone: a read marked alone (a filtered page) does not
 // wait for the batches in flight, and none waits for it.
 func TestPipelineSendsASlowReadAlone(t *testing.T) {
 	t.Parallel()
-	p, pool := openPipeline(t, 4)
-	release := holdBatch(t, p, pool)
-	defer func() {
-		if err := release(); err != nil {
-			t.Errorf("held read: %v", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	p, _, ctx := openHeldPipeline(t)
 	var got []int64
 	if err := p.query(ctx, "SELECT 4::int8", nil, scanInt64s(&got), true); err != nil || len(got) != 1 || got[0] != 4 {
 		t.Errorf("read alone while the only batch is held: %v, %v; want [4] at once", got, err)
@@ -578,15 +587,7 @@ func TestFilteredPagesAreSentAlone(t *testing.T) {
 // while the only batch is held, and its write stays.
 func TestPipelineSendsAWriteAlone(t *testing.T) {
 	t.Parallel()
-	p, pool := openPipeline(t, 4)
-	release := holdBatch(t, p, pool)
-	defer func() {
-		if err := release(); err != nil {
-			t.Errorf("held read: %v", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	p, pool, ctx := openHeldPipeline(t)
 	for _, q := range []string{
 		"INSERT INTO customers (name) VALUES ('Alone 1') RETURNING 1::int8",
 		" with c AS (INSERT INTO customers (name) VALUES ('Alone 2') RETURNING id) SELECT count(*) FROM c",

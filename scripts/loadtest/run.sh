@@ -25,7 +25,10 @@
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
 #   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090,
 #   LOADTEST_BARE_ADDR=127.0.0.1:18081
-#   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are passed to the
+#   GOMAXPROCS       for the API and the bare server; one less than the machine's cores
+#                    (at least 1) unless set: they share the machine with PostgreSQL, and
+#                    leave it a core as a server next to its database should (README)
+#   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GODEBUG and PPROF_ADDR are passed to the
 #   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
 #   .data/loadtest/cpu-<round>-<workload>.pprof.
 #
@@ -56,6 +59,8 @@ DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
+cores="$(nproc)"
+server_procs="${GOMAXPROCS:-$((cores > 1 ? cores - 1 : 1))}"
 ROUNDS="${ROUNDS:-1}"
 WORKLOADS="${WORKLOADS:-W1 W2 W3}"
 db_name="${LOADTEST_DB:-customers_loadtest}"
@@ -82,6 +87,7 @@ number DURATION "$DURATION" 1
 number WARMUP "$WARMUP" 0
 number CONNECTIONS "$CONNECTIONS" 1
 number THREADS "$THREADS" 1
+number GOMAXPROCS "$server_procs" 1
 number ROUNDS "$ROUNDS" 1
 ((THREADS <= CONNECTIONS)) || fail "THREADS ($THREADS) must not exceed CONNECTIONS ($CONNECTIONS)"
 for w in $WORKLOADS; do
@@ -199,9 +205,9 @@ server_env=(
 	ENV=production LOG_LEVEL=info
 	"LISTEN_ADDR=$listen" "ADMIN_ADDR=$admin" "DATABASE_URL=$db_url"
 	"JWT_SECRET=$jwt_secret" "CURSOR_SECRET=$cursor_secret"
-	COST_LIMIT=0
+	COST_LIMIT=0 "GOMAXPROCS=$server_procs"
 )
-for v in DB_MAX_CONNS DB_PIPELINES GOGC GOMEMLIMIT GOMAXPROCS GODEBUG PPROF_ADDR; do
+for v in DB_MAX_CONNS DB_PIPELINES GOGC GOMEMLIMIT GODEBUG PPROF_ADDR; do
 	if [[ -n "${!v:-}" ]]; then server_env+=("$v=${!v}"); fi
 done
 
@@ -410,7 +416,7 @@ ceiling() {
 # bare ROUND: W1 against scripts/loadtest/bare, which runs only for it.
 bare() {
 	local round="$1" out="$work/wrk-$1-W1-bare.txt" line kv pid t0 t1 u0 u1
-	env -i "PATH=$PATH" "DATABASE_URL=$db_url" "LISTEN_ADDR=$bare_listen" ${DB_MAX_CONNS:+"DB_MAX_CONNS=$DB_MAX_CONNS"} \
+	env -i "PATH=$PATH" "DATABASE_URL=$db_url" "LISTEN_ADDR=$bare_listen" "GOMAXPROCS=$server_procs" ${DB_MAX_CONNS:+"DB_MAX_CONNS=$DB_MAX_CONNS"} \
 		"$bare_bin" >"$work/bare.log" 2>&1 &
 	pid=$!
 	for i in $(seq 1 100); do
@@ -441,8 +447,8 @@ bare() {
 
 pg_version="$(psql -X -q -At -c 'SHOW server_version' "$db_url")"
 echo
-echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$customers customers, $(psql -X -q -At -c 'SELECT count(*) FROM users' "$db_url") users; ${WARMUP} s warm-up + ${DURATION} s measured per run; $CONNECTIONS connections, $THREADS threads; server ENV=production LOG_LEVEL=info COST_LIMIT=0${DB_MAX_CONNS:+ DB_MAX_CONNS=$DB_MAX_CONNS}"
+echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $cores cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$customers customers, $(psql -X -q -At -c 'SELECT count(*) FROM users' "$db_url") users; ${WARMUP} s warm-up + ${DURATION} s measured per run; $CONNECTIONS connections, $THREADS threads; servers GOMAXPROCS=$server_procs; server ENV=production LOG_LEVEL=info COST_LIMIT=0${DB_MAX_CONNS:+ DB_MAX_CONNS=$DB_MAX_CONNS}"
 [[ "$smoke" != 1 ]] || echo "LOADTEST_SMOKE=1: a check of the tool; these figures measure nothing"
 echo
 for round in $(seq 1 "$ROUNDS"); do

@@ -66,7 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger, flushLogs := newLogger(stdout, cfg.LogLevel, cfg.LogFlush)
 	defer flushLogs()
-	logger.Info("starting", slog.Any("config", cfg.logValue()))
+	// GOMAXPROCS is Go's, but it decides how the server shares a machine with
+	// PostgreSQL (README, "Configuration"): the line says what it came to.
+	logger.Info("starting", slog.Any("config", cfg.logValue()), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
 	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)

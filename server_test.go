@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -163,7 +164,11 @@ func TestGracefulShutdown(t *testing.T) {
 		}), logs, io.Discard)
 		logs.Close()
 	}()
-	addr := waitForLog(t, bufio.NewScanner(out), "serving")["addr"].(string)
+	lines := bufio.NewScanner(out)
+	if got := waitForLog(t, lines, "starting")["gomaxprocs"]; got != float64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("the starting line gives gomaxprocs %v, want %d", got, runtime.GOMAXPROCS(0))
+	}
+	addr := waitForLog(t, lines, "serving")["addr"].(string)
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 
 	conn, err := net.Dial("tcp", addr)

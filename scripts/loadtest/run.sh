@@ -25,9 +25,9 @@
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
 #   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090,
 #   LOADTEST_BARE_ADDR=127.0.0.1:18081
-#   GOMAXPROCS       for the API and the bare server; one less than the machine's cores
-#                    (at least 1) unless set: they share the machine with PostgreSQL, and
-#                    leave it a core as a server next to its database should (README)
+#   GOMAXPROCS       for the API and the bare server; one less than the cores (at least
+#                    1) unless set: they share the machine with PostgreSQL
+#                    and wrk, and leave them a core (README, "Load test")
 #   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GODEBUG and PPROF_ADDR are passed to the
 #   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
 #   .data/loadtest/cpu-<round>-<workload>.pprof.
@@ -35,8 +35,8 @@
 # The server runs with ENV=production, LOG_LEVEL=info (one access-log line per request,
 # to .data/loadtest/server.log), metrics on, fixed JWT_SECRET and CURSOR_SECRET (so
 # the cursors taken before the run stay valid), and COST_LIMIT=0: the per-caller cost
-# limit is off, or it would throttle the load generator. Nothing else from the caller's
-# environment reaches it. Work files are under .data/loadtest/.
+# limit is off, or it would throttle the load generator, and GOMAXPROCS as above. Nothing
+# else from the caller's environment reaches it. Work files are under .data/loadtest/.
 set -euo pipefail
 export LC_ALL=C
 
@@ -59,7 +59,12 @@ DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
-cores="$(nproc)"
+# cores: the CPUs the process may run on, or its cgroup's CPU limit (cpu.max, rounded
+# up) when lower.
+cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
+if read -r quota period 2>/dev/null </sys/fs/cgroup/cpu.max && [[ "$quota" =~ ^[0-9]+$ ]]; then
+	cores=$((cores < (quota + period - 1) / period ? cores : (quota + period - 1) / period))
+fi
 server_procs="${GOMAXPROCS:-$((cores > 1 ? cores - 1 : 1))}"
 ROUNDS="${ROUNDS:-1}"
 WORKLOADS="${WORKLOADS:-W1 W2 W3}"
@@ -471,5 +476,5 @@ stop_server
 		done
 	done
 	echo
-	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); database $db_name kept (dropped at the next run); work files in $work/"
+	echo "servers GOMAXPROCS=$server_procs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); database $db_name kept (dropped at the next run); work files in $work/"
 } | tee "$work/results.md"

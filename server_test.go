@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,7 +156,8 @@ var secret = []byte("a test secret of at least 32 bytes")
 // request still completes before run returns; and that the starting line gives the
 // GOMAXPROCS the server runs with.
 func TestGracefulShutdown(t *testing.T) {
-	// A value no machine's default gives, for the starting line to show.
+	// A value no machine's default gives, for the starting line to show: set as the
+	// runtime sets it from GOMAXPROCS, which the server then leaves as it is.
 	procs := runtime.NumCPU() + 1
 	runtime.GOMAXPROCS(procs)
 	t.Cleanup(runtime.SetDefaultGOMAXPROCS)
@@ -166,6 +168,7 @@ func TestGracefulShutdown(t *testing.T) {
 	go func() {
 		done <- run(ctx, nil, env(map[string]string{
 			"LISTEN_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0", "DATABASE_URL": pgtest.NewDatabase(t), "DEMO_DATA": "true", "JWT_SECRET": string(secret),
+			"GOMAXPROCS": strconv.Itoa(procs),
 		}), logs, io.Discard)
 		logs.Close()
 	}()
@@ -358,6 +361,58 @@ func waitForLog(t *testing.T, lines *bufio.Scanner, msg string) map[string]any {
 	}
 	t.Fatalf("the log ended without %q", msg)
 	return nil
+}
+
+// TestTuneProcs: a server whose database is on this machine runs one thread of Go
+// code fewer than Go's default (at least 1), unless GOMAXPROCS is set; one whose
+// database is elsewhere keeps Go's default.
+func TestTuneProcs(t *testing.T) {
+	runtime.SetDefaultGOMAXPROCS()
+	def := runtime.GOMAXPROCS(0)
+	t.Cleanup(runtime.SetDefaultGOMAXPROCS)
+	for _, tc := range []struct {
+		name, url, gomaxprocs string
+		want                  int
+	}{
+		{"local", "postgres://postgres@127.0.0.1:5432/customers", "", max(def-1, 1)},
+		{"local, twice", "postgres://postgres@127.0.0.1:5432/customers", "", max(def-1, 1)},
+		{"elsewhere", "postgres://postgres@db.example.com:5432/customers", "", def},
+		{"set", "postgres://postgres@127.0.0.1:5432/customers", "7", def},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name != "local, twice" {
+				runtime.SetDefaultGOMAXPROCS()
+			}
+			tuneProcs(env(map[string]string{"GOMAXPROCS": tc.gomaxprocs}), tc.url)
+			if got := runtime.GOMAXPROCS(0); got != tc.want {
+				t.Errorf("GOMAXPROCS = %d, want %d (Go's default %d)", got, tc.want, def)
+			}
+		})
+	}
+}
+
+// TestOnThisMachine: which connection strings name a PostgreSQL on this machine.
+func TestOnThisMachine(t *testing.T) {
+	for url, want := range map[string]bool{
+		"postgres://postgres@127.0.0.1:5432/customers":           true,
+		"postgres://postgres@127.0.0.2/customers":                true,
+		"postgres://postgres@[::1]:5432/customers":               true,
+		"postgres://postgres@localhost/customers":                true,
+		"postgres://postgres@LOCALHOST/customers":                true,
+		"postgres:///customers?host=/var/run/postgresql":         true,
+		"host=/tmp dbname=customers":                             true,
+		"host=127.0.0.1 dbname=customers":                        true,
+		"postgres://postgres@db.example.com/customers":           false,
+		"postgres://postgres@10.0.0.5:5432/customers":            false,
+		"postgres://postgres@[2001:db8::1]:5432/customers":       false,
+		"postgres://postgres@localhost.example.com/customers":    false,
+		"postgres://postgres@db.example.com,127.0.0.1/customers": false,
+		"not a connection string at all ://":                     false,
+	} {
+		if got := onThisMachine(url); got != want {
+			t.Errorf("onThisMachine(%q) = %v, want %v", url, got, want)
+		}
+	}
 }
 
 // TestBrowsable: a server listening on every address is shown as localhost, with

@@ -25,18 +25,16 @@
 #   LOADTEST_DB=customers_loadtest   dropped and created again; kept after the run
 #   LOADTEST_LISTEN_ADDR=127.0.0.1:18080, LOADTEST_ADMIN_ADDR=127.0.0.1:19090,
 #   LOADTEST_BARE_ADDR=127.0.0.1:18081
-#   GOMAXPROCS       for the API and the bare server; one less than the cores (at least
-#                    1) unless set: they share the machine with PostgreSQL
-#                    and wrk, and leave them a core (README, "Load test")
-#   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GODEBUG and PPROF_ADDR are passed to the
-#   server when set; with PPROF_ADDR, a CPU profile of each measured run is saved in
-#   .data/loadtest/cpu-<round>-<workload>.pprof.
+#   DB_MAX_CONNS, DB_PIPELINES, GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG and PPROF_ADDR are
+#   passed to the server when set; with PPROF_ADDR, a CPU profile of each measured run
+#   is saved in .data/loadtest/cpu-<round>-<workload>.pprof. The bare server runs as many
+#   threads of Go code as the server's starting line says it does (gomaxprocs).
 #
 # The server runs with ENV=production, LOG_LEVEL=info (one access-log line per request,
 # to .data/loadtest/server.log), metrics on, fixed JWT_SECRET and CURSOR_SECRET (so
 # the cursors taken before the run stay valid), and COST_LIMIT=0: the per-caller cost
-# limit is off, or it would throttle the load generator, and GOMAXPROCS as above. Nothing
-# else from the caller's environment reaches it. Work files are under .data/loadtest/.
+# limit is off, or it would throttle the load generator. Nothing else from the caller's
+# environment reaches it. Work files are under .data/loadtest/.
 set -euo pipefail
 export LC_ALL=C
 
@@ -59,13 +57,6 @@ DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-3}"
 CONNECTIONS="${CONNECTIONS:-16}"
 THREADS="${THREADS:-2}"
-# cores: the CPUs the process may run on, or its cgroup's CPU limit (cpu.max, rounded
-# up) when lower.
-cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
-if read -r quota period 2>/dev/null </sys/fs/cgroup/cpu.max && [[ "$quota" =~ ^[0-9]+$ ]]; then
-	cores=$((cores < (quota + period - 1) / period ? cores : (quota + period - 1) / period))
-fi
-server_procs="${GOMAXPROCS:-$((cores > 1 ? cores - 1 : 1))}"
 ROUNDS="${ROUNDS:-1}"
 WORKLOADS="${WORKLOADS:-W1 W2 W3}"
 db_name="${LOADTEST_DB:-customers_loadtest}"
@@ -92,7 +83,6 @@ number DURATION "$DURATION" 1
 number WARMUP "$WARMUP" 0
 number CONNECTIONS "$CONNECTIONS" 1
 number THREADS "$THREADS" 1
-number GOMAXPROCS "$server_procs" 1
 number ROUNDS "$ROUNDS" 1
 ((THREADS <= CONNECTIONS)) || fail "THREADS ($THREADS) must not exceed CONNECTIONS ($CONNECTIONS)"
 for w in $WORKLOADS; do
@@ -210,9 +200,9 @@ server_env=(
 	ENV=production LOG_LEVEL=info
 	"LISTEN_ADDR=$listen" "ADMIN_ADDR=$admin" "DATABASE_URL=$db_url"
 	"JWT_SECRET=$jwt_secret" "CURSOR_SECRET=$cursor_secret"
-	COST_LIMIT=0 "GOMAXPROCS=$server_procs"
+	COST_LIMIT=0
 )
-for v in DB_MAX_CONNS DB_PIPELINES GOGC GOMEMLIMIT GODEBUG PPROF_ADDR; do
+for v in DB_MAX_CONNS DB_PIPELINES GOGC GOMEMLIMIT GOMAXPROCS GODEBUG PPROF_ADDR; do
 	if [[ -n "${!v:-}" ]]; then server_env+=("$v=${!v}"); fi
 done
 
@@ -228,6 +218,16 @@ for i in $(seq 1 600); do
 	((i < 600)) || fail "the server was not ready within 60 s ($work/server.log)"
 	sleep 0.1
 done
+
+# server_procs: the threads of Go code the server runs (GOMAXPROCS, from its starting
+# line); the bare server gets as many.
+server_procs=""
+for i in $(seq 1 50); do
+	server_procs="$(jq -rR 'fromjson? | select(.msg == "starting") | .gomaxprocs' "$work/server.log" | head -n 1)"
+	[[ -z "$server_procs" ]] || break
+	sleep 0.1
+done
+number "the server's gomaxprocs (its starting line, $work/server.log)" "$server_procs" 1
 
 log "seeding 10,000 customers and 20,001 users (scripts/loadtest/seed.sql)"
 seed_start=$EPOCHREALTIME
@@ -452,8 +452,8 @@ bare() {
 
 pg_version="$(psql -X -q -At -c 'SHOW server_version' "$db_url")"
 echo
-echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $cores cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$customers customers, $(psql -X -q -At -c 'SELECT count(*) FROM users' "$db_url") users; ${WARMUP} s warm-up + ${DURATION} s measured per run; $CONNECTIONS connections, $THREADS threads; servers GOMAXPROCS=$server_procs; server ENV=production LOG_LEVEL=info COST_LIMIT=0${DB_MAX_CONNS:+ DB_MAX_CONNS=$DB_MAX_CONNS}"
+echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$customers customers, $(psql -X -q -At -c 'SELECT count(*) FROM users' "$db_url") users; ${WARMUP} s warm-up + ${DURATION} s measured per run; $CONNECTIONS connections, $THREADS threads; GOMAXPROCS=$server_procs (the server's, and the bare server's); server ENV=production LOG_LEVEL=info COST_LIMIT=0${DB_MAX_CONNS:+ DB_MAX_CONNS=$DB_MAX_CONNS}"
 [[ "$smoke" != 1 ]] || echo "LOADTEST_SMOKE=1: a check of the tool; these figures measure nothing"
 echo
 for round in $(seq 1 "$ROUNDS"); do
@@ -476,5 +476,5 @@ stop_server
 		done
 	done
 	echo
-	echo "servers GOMAXPROCS=$server_procs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); database $db_name kept (dropped at the next run); work files in $work/"
+	echo "GOMAXPROCS=$server_procs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); database $db_name kept (dropped at the next run); work files in $work/"
 } | tee "$work/results.md"

@@ -63,13 +63,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("configuration: %w", err)
 	}
 	tuneGC(getenv)
-	tuneProcs(getenv, cfg.DatabaseURL)
 	if len(args) > 0 && args[0] == "token" {
 		return printToken(cfg, args[1:], stdout)
 	}
+	procsLowered := tuneProcs(getenv, cfg.DatabaseURL)
 	logger, flushLogs := newLogger(stdout, cfg.LogLevel, cfg.LogFlush)
 	defer flushLogs()
-	logger.Info("starting", slog.Any("config", cfg.logValue()), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
+	logger.Info("starting", slog.Any("config", cfg.logValue()), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)), slog.Bool("gomaxprocs_lowered", procsLowered))
 	verifier, err := auth.NewVerifier(ctx, cfg.Auth)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
@@ -192,19 +192,23 @@ func tuneGC(getenv func(string) string) {
 	}
 }
 
-// tuneProcs leaves PostgreSQL a core when it runs on this machine and GOMAXPROCS is
-// not set: one thread of Go code fewer than Go's default, at least 1. With a thread
-// on every core, the server's threads slept and were woken about once a read by id,
-// on cores PostgreSQL needed too; on 2 cores, one thread served 5–27 % more (README,
-// "Configuration").
-func tuneProcs(getenv func(string) string, databaseURL string) {
-	if getenv("GOMAXPROCS") != "" || !onThisMachine(databaseURL) {
-		return
+// tuneProcs leaves PostgreSQL a core when DATABASE_URL names this machine and
+// GOMAXPROCS is not set (as Go reads it: a positive number): one thread of Go code
+// fewer than Go's default, at least 1; it reports whether it lowered it. With a
+// thread on every core, the server's threads slept and were woken about once a read
+// by id, on cores PostgreSQL needed too; on 2 cores, one thread served 5–27 % more
+// (README, "Configuration"). Go then no longer follows changes of the CPU limit.
+func tuneProcs(getenv func(string) string, databaseURL string) bool {
+	if n, err := strconv.Atoi(getenv("GOMAXPROCS")); (err == nil && n > 0) || !onThisMachine(databaseURL) {
+		return false
 	}
 	runtime.SetDefaultGOMAXPROCS() // what Go chose, again: run may be called more than once
-	if n := runtime.GOMAXPROCS(0); n > 1 {
-		runtime.GOMAXPROCS(n - 1)
+	n := runtime.GOMAXPROCS(0)
+	if n < 2 {
+		return false
 	}
+	runtime.GOMAXPROCS(n - 1)
+	return true
 }
 
 // onThisMachine reports whether a PostgreSQL connection string names a server on
@@ -214,7 +218,7 @@ func onThisMachine(databaseURL string) bool {
 	if err != nil {
 		return false
 	}
-	if strings.HasPrefix(cfg.Host, "/") || strings.EqualFold(cfg.Host, "localhost") {
+	if network, _ := pgconn.NetworkAddress(cfg.Host, cfg.Port); network == "unix" || strings.EqualFold(cfg.Host, "localhost") {
 		return true
 	}
 	addr, err := netip.ParseAddr(cfg.Host)

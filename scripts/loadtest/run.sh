@@ -84,6 +84,7 @@ number WARMUP "$WARMUP" 0
 number CONNECTIONS "$CONNECTIONS" 1
 number THREADS "$THREADS" 1
 number ROUNDS "$ROUNDS" 1
+[[ -z "${GOMAXPROCS:-}" ]] || number GOMAXPROCS "$GOMAXPROCS" 1
 ((THREADS <= CONNECTIONS)) || fail "THREADS ($THREADS) must not exceed CONNECTIONS ($CONNECTIONS)"
 for w in $WORKLOADS; do
 	[[ "$w" =~ ^W[123]$ ]] || fail "WORKLOADS: unknown workload '$w' (want W1, W2, W3)"
@@ -452,7 +453,7 @@ bare() {
 
 pg_version="$(psql -X -q -At -c 'SHOW server_version' "$db_url")"
 echo
-echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "make loadtest: $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes'), $("$go" env GOVERSION), PostgreSQL $pg_version, $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$customers customers, $(psql -X -q -At -c 'SELECT count(*) FROM users' "$db_url") users; ${WARMUP} s warm-up + ${DURATION} s measured per run; $CONNECTIONS connections, $THREADS threads; GOMAXPROCS=$server_procs (the server's, and the bare server's); server ENV=production LOG_LEVEL=info COST_LIMIT=0${DB_MAX_CONNS:+ DB_MAX_CONNS=$DB_MAX_CONNS}"
 [[ "$smoke" != 1 ]] || echo "LOADTEST_SMOKE=1: a check of the tool; these figures measure nothing"
 echo

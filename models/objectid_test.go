@@ -2,6 +2,8 @@ package models
 
 import (
 	"bytes"
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +86,56 @@ func FuzzObjectIDUnmarshalGQL(f *testing.F) {
 			t.Errorf("accepted %q as %s", s, id)
 		}
 	})
+}
+
+// TestIDArrayParameter: an idArray reaches PostgreSQL as a bytea[] of each id once,
+// through database/sql (transactions) and through the pipeline (FindUsersByIDs),
+// and an empty one matches nothing.
+func TestIDArrayParameter(t *testing.T) {
+	t.Parallel()
+	db := mustDB(t)
+	var customer, a, b ObjectID
+	err := db.Raw(`WITH c AS (INSERT INTO customers (name) VALUES ('C') RETURNING id),
+		u AS (INSERT INTO users (customer_id, email, first, last, super_admin_permission)
+			SELECT id, e, 'F', 'L', 'READ_WRITE' FROM c, (VALUES ('a@example.com'), ('b@example.com')) v(e) RETURNING customer_id, id)
+		SELECT u1.customer_id, u1.id, u2.id FROM u u1 JOIN u u2 ON u1.id < u2.id`).Row().Scan(&customer, &a, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := NewObjectID()
+	var got []string
+	if err := db.Raw(`SELECT encode(x, 'hex') FROM unnest(?::bytea[]) AS x ORDER BY 1`, newIDArray([]ObjectID{b, a, b})).Scan(&got).Error; err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{a.String(), b.String()}; !slices.Equal(got, want) {
+		t.Errorf("the array PostgreSQL received = %v, want %v", got, want)
+	}
+
+	rw := PermissionReadWrite
+	ctx := WithCaller(context.Background(), Caller{UserID: &a, User: &User{ID: a, CustomerID: customer, SuperAdminPermission: &rw}})
+	users := NewUserStore(db, NewCursors([]byte("k")), NewCallerCache())
+	for _, tc := range []struct {
+		ids  []ObjectID
+		want []ObjectID
+	}{
+		{[]ObjectID{a, b, a, missing}, []ObjectID{a, b}},
+		{[]ObjectID{missing}, nil},
+		{nil, nil},
+	} {
+		found, err := users.FindUsersByIDs(ctx, tc.ids, nil)
+		if err != nil {
+			t.Fatalf("FindUsersByIDs(%v): %v", tc.ids, err)
+		}
+		var ids []ObjectID
+		for id, u := range found {
+			if u.ID != id {
+				t.Errorf("FindUsersByIDs(%v): user %s under key %s", tc.ids, u.ID, id)
+			}
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(x, y ObjectID) int { return bytes.Compare(x[:], y[:]) })
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("FindUsersByIDs(%v) found %v, want %v", tc.ids, ids, tc.want)
+		}
+	}
 }

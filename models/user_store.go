@@ -88,7 +88,7 @@ func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID, fields *
 	cols := columnsOf(fields, userColumns)
 	distinct := newIDArray(ids)
 	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM users WHERE id = ANY(?) AND "+cond,
-		append([]any{distinct}, args...)...), cols, len(distinct.FlatArray))
+		append([]any{distinct}, args...)...), cols, len(distinct.ids))
 	if err != nil {
 		return nil, fmt.Errorf("find users by ids: %w", err)
 	}

@@ -283,6 +283,42 @@ func (n nullString) Scan(src any) error {
 	return nil
 }
 
+// enumText scans a text column of an enum's values into its field as the enum's
+// own constant: pgx would convert the field by reflection and allocate each value.
+// A value the enum does not know is kept as it is.
+type enumText[E enumValue[E]] struct{ dst *E }
+
+// enumValue is an enum stored as its values' strings.
+type enumValue[E any] interface {
+	~string
+	values() []E
+}
+
+func (e enumText[E]) ScanBytes(v []byte) error {
+	if v == nil {
+		return fmt.Errorf("scan NULL into %T", *e.dst)
+	}
+	for _, k := range (*e.dst).values() {
+		if string(k) == string(v) {
+			*e.dst = k
+			return nil
+		}
+	}
+	*e.dst = E(v)
+	return nil
+}
+
+func (e enumText[E]) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return e.ScanBytes([]byte(v))
+	case []byte:
+		return e.ScanBytes(v)
+	default:
+		return fmt.Errorf("scan %T into %T", src, *e.dst)
+	}
+}
+
 // nullAddress scans an inet column, which pgx does not scan into a string by
 // itself, into a nullable string as PostgreSQL writes it: an address without its
 // mask (the column holds only single addresses; pgx writes "10.1.2.3/32").
@@ -307,7 +343,7 @@ func customerColumn(name string, ptr func(*Customer) any, fields ...string) colu
 var customerColumns = newColumns("customers",
 	customerColumn("id", func(c *Customer) any { return &c.ID }, "id"),
 	customerColumn("name", func(c *Customer) any { return &c.Name }, "name"),
-	customerColumn("status", func(c *Customer) any { return &c.Status }, "status"),
+	customerColumn("status", func(c *Customer) any { return enumText[CustomerStatus]{&c.Status} }, "status"),
 	customerColumn("website_url", func(c *Customer) any { return nullString{&c.WebsiteURL} }, "websiteUrl"),
 	customerColumn("logo", func(c *Customer) any { return nullString{&c.Logo} }, "logo"),
 	customerColumn("credit", func(c *Customer) any { return &c.Credit }, "credit"),
@@ -333,7 +369,7 @@ var customerColumns = newColumns("customers",
 	customerColumn("hold_music", func(c *Customer) any { return &c.HoldMusic }, "holdMusic"),
 	customerColumn("transcribe_calls", func(c *Customer) any { return &c.TranscribeCalls }, "transcribeCalls"),
 	customerColumn("max_outbound_call_rate", func(c *Customer) any { return &c.MaxOutboundCallRate }, "maxOutboundCallRate"),
-	customerColumn("default_bill_method", func(c *Customer) any { return &c.DefaultBillMethod }, "defaultBillMethod"),
+	customerColumn("default_bill_method", func(c *Customer) any { return enumText[BillMethod]{&c.DefaultBillMethod} }, "defaultBillMethod"),
 	customerColumn("version", func(c *Customer) any { return &c.Version }, "version"),
 	customerColumn("created_at", func(c *Customer) any { return &c.CreatedAt }, "createdAt"),
 	customerColumn("updated_at", func(c *Customer) any { return &c.UpdatedAt }, "updatedAt"),
@@ -352,7 +388,7 @@ var userColumns = newColumns("users",
 	userColumn("email", func(u *User) any { return &u.Email }, "email"),
 	userColumn("first", func(u *User) any { return &u.First }, "first"),
 	userColumn("last", func(u *User) any { return &u.Last }, "last"),
-	userColumn("status", func(u *User) any { return &u.Status }, "status"),
+	userColumn("status", func(u *User) any { return enumText[UserStatus]{&u.Status} }, "status"),
 	userColumn("admin_permission", func(u *User) any { return &u.AdminPermission }, "adminPermission"),
 	userColumn("billing_permission", func(u *User) any { return &u.BillingPermission }, "billingPermission"),
 	userColumn("super_admin_permission", func(u *User) any { return &u.SuperAdminPermission }, "superAdminPermission"),

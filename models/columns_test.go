@@ -209,3 +209,30 @@ func TestReadByID(t *testing.T) {
 		})
 	}
 }
+
+// TestEnumText: an enum column scans into its field as the enum's own constant
+// (through pgx's bytes or database/sql's string), keeps a value the enum does not
+// know, and refuses NULL and other types.
+func TestEnumText(t *testing.T) {
+	var s CustomerStatus
+	e := enumText[CustomerStatus]{&s}
+	for _, src := range []any{[]byte("SUSPENDED"), "SUSPENDED"} {
+		s = ""
+		if err := e.Scan(src); err != nil || s != CustomerSuspended {
+			t.Errorf("Scan(%#v) = %v, status %q; want %q", src, err, s, CustomerSuspended)
+		}
+	}
+	known := []byte("ACTIVE")
+	if n := testing.AllocsPerRun(10, func() { _ = e.ScanBytes(known) }); n != 0 {
+		t.Errorf("ScanBytes of a known value allocated %v times; want none", n)
+	}
+	if err := e.ScanBytes([]byte("ARCHIVED")); err != nil || s != "ARCHIVED" {
+		t.Errorf(`ScanBytes("ARCHIVED") = %v, status %q; want it kept`, err, s)
+	}
+	if err := e.ScanBytes(nil); err == nil {
+		t.Error("ScanBytes(NULL) succeeded")
+	}
+	if err := e.Scan(int64(1)); err == nil {
+		t.Error("Scan(int64) succeeded")
+	}
+}

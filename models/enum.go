@@ -45,6 +45,10 @@ const (
 // OrderDirections lists both directions.
 var OrderDirections = []OrderDirection{Asc, Desc}
 
+func (CustomerStatus) values() []CustomerStatus { return CustomerStatuses }
+
+func (BillMethod) values() []BillMethod { return BillMethods }
+
 // IsValid reports whether s is a known status.
 func (s CustomerStatus) IsValid() bool { return slices.Contains(CustomerStatuses, s) }
 

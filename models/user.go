@@ -42,6 +42,8 @@ const (
 // UserStatuses lists every user status.
 var UserStatuses = []UserStatus{UserActive, UserDisabled, UserTerminated}
 
+func (UserStatus) values() []UserStatus { return UserStatuses }
+
 // IsValid reports whether s is a known status.
 func (s UserStatus) IsValid() bool { return slices.Contains(UserStatuses, s) }
 

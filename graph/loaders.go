@@ -165,12 +165,7 @@ func (l *Loaders) groupOf(customer models.ObjectID) *pageGroup {
 }
 
 // customerLinks are a customer's links to users, by field name.
-var customerLinks = []struct {
-	field string
-	id    func(*models.Customer) *models.ObjectID
-	user  func(*models.Customer) *models.User
-	set   func(*models.Customer, *models.User)
-}{
+var customerLinks = []customerLink{
 	{"adminUser", func(c *models.Customer) *models.ObjectID { return c.AdminUserID },
 		func(c *models.Customer) *models.User { return c.AdminUser }, func(c *models.Customer, u *models.User) { c.AdminUser = u }},
 	{"billingUser", func(c *models.Customer) *models.ObjectID { return c.BillingUserID },
@@ -183,6 +178,14 @@ var customerLinks = []struct {
 		func(c *models.Customer) *models.User { return c.CreatedBy }, func(c *models.Customer, u *models.User) { c.CreatedBy = u }},
 	{"updatedBy", func(c *models.Customer) *models.ObjectID { return c.UpdatedByID },
 		func(c *models.Customer) *models.User { return c.UpdatedBy }, func(c *models.Customer, u *models.User) { c.UpdatedBy = u }},
+}
+
+// customerLink is one of a customer's links to a user.
+type customerLink struct {
+	field string
+	id    func(*models.Customer) *models.ObjectID
+	user  func(*models.Customer) *models.User
+	set   func(*models.Customer, *models.User)
 }
 
 // customerSelection is what a request reads of the customers a resolver returns:
@@ -203,20 +206,32 @@ type customerSelection struct {
 // read in the loaders, and makes cs one group for their nested connections.
 func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel customerSelection) error {
 	selected := sel.fields
-	g := &pageGroup{size: len(cs)}
-	l.mu.Lock()
-	for _, c := range cs {
-		l.groups[c.ID] = g
+	if selectsNested(selected) {
+		g := &pageGroup{size: len(cs)}
+		l.mu.Lock()
+		for _, c := range cs {
+			l.groups[c.ID] = g
+		}
+		l.mu.Unlock()
 	}
-	l.mu.Unlock()
+	links := make([]customerLink, 0, len(customerLinks))
+	for _, link := range customerLinks {
+		if selected[link.field] {
+			links = append(links, link)
+		}
+	}
+	invoice := selected["lastAutomaticRefillInvoice"]
 	var userIDs, invoiceIDs []models.ObjectID
+	if len(links) > 0 {
+		userIDs = make([]models.ObjectID, 0, len(links)*len(cs))
+	}
 	for _, c := range cs {
-		for _, link := range customerLinks {
-			if id := link.id(c); id != nil && selected[link.field] {
+		for _, link := range links {
+			if id := link.id(c); id != nil {
 				userIDs = append(userIDs, *id)
 			}
 		}
-		if id := c.LastAutomaticRefillInvoiceID; id != nil && selected["lastAutomaticRefillInvoice"] {
+		if id := c.LastAutomaticRefillInvoiceID; id != nil && invoice {
 			invoiceIDs = append(invoiceIDs, *id)
 		}
 	}
@@ -231,12 +246,12 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel 
 		return err
 	}
 	for _, c := range cs {
-		for _, link := range customerLinks {
-			if id := link.id(c); id != nil && selected[link.field] {
+		for _, link := range links {
+			if id := link.id(c); id != nil {
 				link.set(c, users[*id])
 			}
 		}
-		if id := c.LastAutomaticRefillInvoiceID; id != nil && selected["lastAutomaticRefillInvoice"] {
+		if id := c.LastAutomaticRefillInvoiceID; id != nil && invoice {
 			c.LastAutomaticRefillInvoice = invoices[*id]
 		}
 		if sel.columns == nil {
@@ -244,6 +259,12 @@ func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel 
 		}
 	}
 	return nil
+}
+
+// selectsNested reports whether selected, a customer's selected fields, holds a
+// nested connection, whose loaders batch by the customers' page (groupOf).
+func selectsNested(selected map[string]bool) bool {
+	return selected["users"] || selected["invoices"] || selected["auditEvents"]
 }
 
 // link fills in the links of cs that sel selects (linkCustomers). A plan's rows

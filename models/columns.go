@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 )
@@ -25,17 +25,25 @@ type columns[T any] struct {
 	table string
 	names string
 	cols  []column[T]
+	// texts, nullTexts (of those, the nullable ones) and nullIDs count the
+	// columns that pgx reads into a rowMemory.
+	texts, nullTexts, nullIDs int
 	// byID and byIDGORM select the columns of the row with id $1 (PostgreSQL's
 	// placeholder, for the pipeline) or ? (GORM's).
 	byID, byIDGORM string
 }
 
 // column is one column of a model: its name, the API fields that read it, and where
-// a row keeps it.
+// a row keeps it: ptr gives the scan target of database/sql and pgx; a text column
+// (text, or nullText when it may be NULL) or a nullable id (nullID) names its
+// field, which pgx fills from the rows' shared memory (rowScan.targets).
 type column[T any] struct {
-	name   string
-	fields []string
-	ptr    func(*T) any
+	name     string
+	fields   []string
+	ptr      func(*T) any
+	text     func(*T) *string
+	nullText func(*T) **string
+	nullID   func(*T) **ObjectID
 }
 
 func newColumns[T any](table string, cols ...column[T]) *columns[T] {
@@ -44,18 +52,20 @@ func newColumns[T any](table string, cols ...column[T]) *columns[T] {
 		names[i] = c.name
 	}
 	c := &columns[T]{table: table, names: strings.Join(names, ", "), cols: cols}
+	for _, col := range cols {
+		switch {
+		case col.text != nil:
+			c.texts++
+		case col.nullText != nil:
+			c.texts++
+			c.nullTexts++
+		case col.nullID != nil:
+			c.nullIDs++
+		}
+	}
 	c.byID = "SELECT " + c.names + " FROM " + table + " WHERE id = $1"
 	c.byIDGORM = "SELECT " + c.names + " FROM " + table + " WHERE id = ?"
 	return c
-}
-
-// fields sets dst, of one element per column, to the pointers to the fields of t
-// that the columns fill, and returns it.
-func (c *columns[T]) fields(dst []any, t *T) []any {
-	for i, col := range c.cols {
-		dst[i] = col.ptr(t)
-	}
-	return dst
 }
 
 // only returns the columns that the API fields named in fields read, and the first
@@ -104,10 +114,7 @@ func columnsOf[T any](f *Fields[T], all *columns[T]) *columns[T] {
 // together.
 func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
 	s := newRowScan(cols, expected)
-	rows, err := q.Set(nativeScanKey, nativeScan(func(rows pgx.Rows) error {
-		s.native = true
-		return s.scanAll(rows)
-	})).Rows()
+	rows, err := q.Set(nativeScanKey, nativeScan(s.scanAll)).Rows()
 	if err != nil || s.native {
 		return s.out, err
 	}
@@ -142,8 +149,11 @@ func readByID[T any](ctx context.Context, db *gorm.DB, cols *columns[T], id Obje
 // rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a
 // page costs one allocation rather than one per row: the first block has room for
 // the rows expected (up to maxExpectedRows), each later one for twice as many as the
-// one before, but never more than maxRowBlock. A row kept keeps its block: what
-// outlives a request (the caller cache) keeps copies.
+// one before, but never more than maxRowBlock. Read by pgx (native), the rows' text
+// is one string and their nullable ids and strings come from blocks too (rowMemory): a
+// page of customers with their users otherwise allocated each of some 600 values.
+// A row kept keeps its block and its page's text: what outlives a request (the
+// caller cache) keeps copies.
 type rowScan[T any] struct {
 	cols   *columns[T]
 	dst    []any
@@ -151,6 +161,8 @@ type rowScan[T any] struct {
 	block  []T // rows not yet handed out
 	next   int // the room of the next block
 	native bool
+	texts  []textTarget // one per text column, reused for each row
+	memory rowMemory
 }
 
 const (
@@ -163,13 +175,15 @@ func newRowScan[T any](cols *columns[T], expected int) *rowScan[T] {
 	return &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected}
 }
 
-// scanAll reads every row of rows.
+// scanAll reads every row of rows, with pgx.
 func (s *rowScan[T]) scanAll(rows pgx.Rows) error {
+	s.native = true
 	for rows.Next() {
 		if err := s.scan(rows); err != nil {
 			return err
 		}
 	}
+	s.memory.finish()
 	return rows.Err()
 }
 
@@ -180,10 +194,131 @@ func (s *rowScan[T]) scan(rows interface{ Scan(...any) error }) error {
 	}
 	t := &s.block[0]
 	s.block = s.block[1:]
-	if err := rows.Scan(s.cols.fields(s.dst, t)...); err != nil {
+	if err := rows.Scan(s.targets(t)...); err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
 	s.out = append(s.out, t)
+	return nil
+}
+
+// targets returns the scan targets of t's columns. Read by pgx, a text column's
+// bytes go to the rows' text, and a nullable id to a block of ids, its field
+// pointing there before it is read.
+func (s *rowScan[T]) targets(t *T) []any {
+	if s.native && s.texts == nil {
+		s.texts = make([]textTarget, s.cols.texts)
+		s.memory.reserve(cap(s.out), s.cols.texts, s.cols.nullTexts, s.cols.nullIDs)
+	}
+	texts := s.texts
+	for i, col := range s.cols.cols {
+		switch {
+		case !s.native:
+			s.dst[i] = col.ptr(t)
+		case col.text != nil:
+			texts[0] = textTarget{memory: &s.memory, dst: col.text(t)}
+			s.dst[i], texts = &texts[0], texts[1:]
+		case col.nullText != nil:
+			texts[0] = textTarget{memory: &s.memory, null: col.nullText(t)}
+			s.dst[i], texts = &texts[0], texts[1:]
+		case col.nullID != nil:
+			p := col.nullID(t)
+			*p = s.memory.id()
+			s.dst[i] = nullID{p}
+		default:
+			s.dst[i] = col.ptr(t)
+		}
+	}
+	return s.dst
+}
+
+// rowMemory is the memory that the rows read by one rowScan share: their text, as
+// one string, and blocks of the ids and strings their pointer fields point at.
+type rowMemory struct {
+	text  []byte
+	spans []textSpan // where each string lies in text
+	ids   []ObjectID
+	strs  []string
+}
+
+type textSpan struct {
+	dst        *string
+	start, end int32
+}
+
+// memoryBlock is how many ids or strings a later block of rowMemory holds, and
+// textGuess how many bytes a text value is thought to take before any is read.
+const (
+	memoryBlock = 64
+	textGuess   = 16
+)
+
+// reserve makes room for rows rows of texts text columns (nullTexts of them
+// nullable) and nullIDs nullable ids.
+func (sh *rowMemory) reserve(rows, texts, nullTexts, nullIDs int) {
+	sh.text = make([]byte, 0, rows*texts*textGuess)
+	sh.spans = make([]textSpan, 0, rows*texts)
+	sh.strs = make([]string, rows*nullTexts)
+	sh.ids = make([]ObjectID, rows*nullIDs)
+}
+
+// add notes that *dst is to be v, once the rows are read (finish).
+func (sh *rowMemory) add(dst *string, v []byte) {
+	start := len(sh.text)
+	sh.text = append(sh.text, v...)
+	sh.spans = append(sh.spans, textSpan{dst: dst, start: int32(start), end: int32(len(sh.text))})
+}
+
+// finish makes the text read so far one string and points each field at its part.
+func (sh *rowMemory) finish() {
+	if len(sh.spans) == 0 {
+		return
+	}
+	all := string(sh.text)
+	for _, sp := range sh.spans {
+		*sp.dst = all[sp.start:sp.end]
+	}
+	sh.text, sh.spans = sh.text[:0], sh.spans[:0]
+}
+
+func (sh *rowMemory) id() *ObjectID {
+	if len(sh.ids) == 0 {
+		sh.ids = make([]ObjectID, memoryBlock)
+	}
+	p := &sh.ids[0]
+	sh.ids = sh.ids[1:]
+	return p
+}
+
+func (sh *rowMemory) str() *string {
+	if len(sh.strs) == 0 {
+		sh.strs = make([]string, memoryBlock)
+	}
+	p := &sh.strs[0]
+	sh.strs = sh.strs[1:]
+	return p
+}
+
+// textTarget reads a text column, by pgx, into the rows' text: into *dst, or, for
+// a nullable one, into a string *null is pointed at (nil for NULL).
+type textTarget struct {
+	memory *rowMemory
+	dst    *string
+	null   **string
+}
+
+func (t *textTarget) ScanBytes(v []byte) error {
+	switch {
+	case t.null == nil && v == nil:
+		return errors.New("scan NULL into a string")
+	case t.null == nil:
+		t.memory.add(t.dst, v)
+	case v == nil:
+		*t.null = nil
+	default:
+		p := t.memory.str()
+		*t.null = p
+		t.memory.add(p, v)
+	}
 	return nil
 }
 
@@ -231,8 +366,9 @@ func (p *pipeline) rowQuery(db *gorm.DB) {
 	db.RowsAffected = -1
 }
 
-// nullID and nullString scan nullable columns into pointer fields: pgx scans into a
-// **T by reflection, and into these directly; database/sql calls their Scan.
+// nullID and nullString scan nullable columns into pointer fields: pgx would scan
+// into a **T by reflection; database/sql calls their Scan. nullID fills the id its
+// field points at already, if any (rowScan.targets).
 type nullID struct{ dst **ObjectID }
 
 func (n nullID) ScanBytes(v []byte) error {
@@ -240,12 +376,10 @@ func (n nullID) ScanBytes(v []byte) error {
 		*n.dst = nil
 		return nil
 	}
-	id := new(ObjectID)
-	if err := id.ScanBytes(v); err != nil {
-		return err
+	if *n.dst == nil {
+		*n.dst = new(ObjectID)
 	}
-	*n.dst = id
-	return nil
+	return (*n.dst).ScanBytes(v)
 }
 
 func (n nullID) Scan(src any) error {
@@ -257,16 +391,6 @@ func (n nullID) Scan(src any) error {
 }
 
 type nullString struct{ dst **string }
-
-func (n nullString) ScanText(v pgtype.Text) error {
-	if !v.Valid {
-		*n.dst = nil
-		return nil
-	}
-	s := v.String
-	*n.dst = &s
-	return nil
-}
 
 func (n nullString) Scan(src any) error {
 	switch v := src.(type) {
@@ -335,6 +459,20 @@ func (n nullAddress) Scan(src any) error {
 	return nil
 }
 
+// textColumn, nullTextColumn and nullIDColumn are the columns whose values pgx
+// reads into the rows' shared memory (rowScan.targets).
+func textColumn[T any](name string, f func(*T) *string, fields ...string) column[T] {
+	return column[T]{name: name, fields: fields, ptr: func(t *T) any { return f(t) }, text: f}
+}
+
+func nullTextColumn[T any](name string, f func(*T) **string, fields ...string) column[T] {
+	return column[T]{name: name, fields: fields, ptr: func(t *T) any { return nullString{f(t)} }, nullText: f}
+}
+
+func nullIDColumn[T any](name string, f func(*T) **ObjectID, fields ...string) column[T] {
+	return column[T]{name: name, fields: fields, ptr: func(t *T) any { return nullID{f(t)} }, nullID: f}
+}
+
 func customerColumn(name string, ptr func(*Customer) any, fields ...string) column[Customer] {
 	return column[Customer]{name: name, fields: fields, ptr: ptr}
 }
@@ -342,21 +480,21 @@ func customerColumn(name string, ptr func(*Customer) any, fields ...string) colu
 // customerColumns are every column of customers, as Customer maps them, the id first.
 var customerColumns = newColumns("customers",
 	customerColumn("id", func(c *Customer) any { return &c.ID }, "id"),
-	customerColumn("name", func(c *Customer) any { return &c.Name }, "name"),
+	textColumn("name", func(c *Customer) *string { return &c.Name }, "name"),
 	customerColumn("status", func(c *Customer) any { return enumText[CustomerStatus]{&c.Status} }, "status"),
-	customerColumn("website_url", func(c *Customer) any { return nullString{&c.WebsiteURL} }, "websiteUrl"),
-	customerColumn("logo", func(c *Customer) any { return nullString{&c.Logo} }, "logo"),
+	nullTextColumn("website_url", func(c *Customer) **string { return &c.WebsiteURL }, "websiteUrl"),
+	nullTextColumn("logo", func(c *Customer) **string { return &c.Logo }, "logo"),
 	customerColumn("credit", func(c *Customer) any { return &c.Credit }, "credit"),
-	customerColumn("admin_user_id", func(c *Customer) any { return nullID{&c.AdminUserID} }, "adminUserId", "adminUser"),
-	customerColumn("billing_user_id", func(c *Customer) any { return nullID{&c.BillingUserID} }, "billingUserId", "billingUser"),
-	customerColumn("call_recording_user_id", func(c *Customer) any { return nullID{&c.CallRecordingUserID} }, "callRecordingUserId", "callRecordingUser"),
-	customerColumn("support_user_id", func(c *Customer) any { return nullID{&c.SupportUserID} }, "supportUserId", "supportUser"),
+	nullIDColumn("admin_user_id", func(c *Customer) **ObjectID { return &c.AdminUserID }, "adminUserId", "adminUser"),
+	nullIDColumn("billing_user_id", func(c *Customer) **ObjectID { return &c.BillingUserID }, "billingUserId", "billingUser"),
+	nullIDColumn("call_recording_user_id", func(c *Customer) **ObjectID { return &c.CallRecordingUserID }, "callRecordingUserId", "callRecordingUser"),
+	nullIDColumn("support_user_id", func(c *Customer) **ObjectID { return &c.SupportUserID }, "supportUserId", "supportUser"),
 	customerColumn("call_forwarding_call_limit", func(c *Customer) any { return &c.CallForwardingCallLimit }, "callForwardingCallLimit"),
 	customerColumn("automatic_refill_amount", func(c *Customer) any { return &c.AutomaticRefillAmount }, "automaticRefillAmount"),
 	customerColumn("low_balance_alert_amount", func(c *Customer) any { return &c.LowBalanceAlertAmount }, "lowBalanceAlertAmount"),
 	customerColumn("low_balance_alert_at", func(c *Customer) any { return &c.LowBalanceAlertAt }, "lowBalanceAlertAt"),
 	customerColumn("low_balance_alert_count", func(c *Customer) any { return &c.LowBalanceAlertCount }, "lowBalanceAlertCount"),
-	customerColumn("last_automatic_refill_invoice_id", func(c *Customer) any { return nullID{&c.LastAutomaticRefillInvoiceID} },
+	nullIDColumn("last_automatic_refill_invoice_id", func(c *Customer) **ObjectID { return &c.LastAutomaticRefillInvoiceID },
 		"lastAutomaticRefillInvoiceId", "lastAutomaticRefillInvoice"),
 	customerColumn("international_calling", func(c *Customer) any { return &c.InternationalCalling }, "internationalCalling"),
 	customerColumn("created_by_ip", func(c *Customer) any { return nullAddress{&c.CreatedByIP} }, "createdByIP"),
@@ -373,8 +511,8 @@ var customerColumns = newColumns("customers",
 	customerColumn("version", func(c *Customer) any { return &c.Version }, "version"),
 	customerColumn("created_at", func(c *Customer) any { return &c.CreatedAt }, "createdAt"),
 	customerColumn("updated_at", func(c *Customer) any { return &c.UpdatedAt }, "updatedAt"),
-	customerColumn("created_by_id", func(c *Customer) any { return nullID{&c.CreatedByID} }, "createdBy"),
-	customerColumn("updated_by_id", func(c *Customer) any { return nullID{&c.UpdatedByID} }, "updatedBy"),
+	nullIDColumn("created_by_id", func(c *Customer) **ObjectID { return &c.CreatedByID }, "createdBy"),
+	nullIDColumn("updated_by_id", func(c *Customer) **ObjectID { return &c.UpdatedByID }, "updatedBy"),
 )
 
 func userColumn(name string, ptr func(*User) any, fields ...string) column[User] {
@@ -385,9 +523,9 @@ func userColumn(name string, ptr func(*User) any, fields ...string) column[User]
 var userColumns = newColumns("users",
 	userColumn("id", func(u *User) any { return &u.ID }, "id"),
 	userColumn("customer_id", func(u *User) any { return &u.CustomerID }, "customerId", "customer"),
-	userColumn("email", func(u *User) any { return &u.Email }, "email"),
-	userColumn("first", func(u *User) any { return &u.First }, "first"),
-	userColumn("last", func(u *User) any { return &u.Last }, "last"),
+	textColumn("email", func(u *User) *string { return &u.Email }, "email"),
+	textColumn("first", func(u *User) *string { return &u.First }, "first"),
+	textColumn("last", func(u *User) *string { return &u.Last }, "last"),
 	userColumn("status", func(u *User) any { return enumText[UserStatus]{&u.Status} }, "status"),
 	userColumn("admin_permission", func(u *User) any { return &u.AdminPermission }, "adminPermission"),
 	userColumn("billing_permission", func(u *User) any { return &u.BillingPermission }, "billingPermission"),

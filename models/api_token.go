@@ -191,8 +191,9 @@ func (s *APITokenStore) FindAPITokens(ctx context.Context, page PageArgs) (*APIT
 	if err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&APIToken{}).Where("customer_id = ? AND user_id = ?", u.CustomerID, u.ID)
-	rows, cursors, info, err := paginate(q, s.cursors, apiTokenOrdering, page, nil)
+	q := selectQuery{from: "api_tokens"}
+	q.and("customer_id = ? AND user_id = ?", u.CustomerID, u.ID)
+	rows, cursors, info, err := paginate(ctx, s.db, s.cursors, apiTokenOrdering, page, nil, q)
 	if err != nil {
 		return nil, err
 	}

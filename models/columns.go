@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,22 +129,145 @@ func scanRows[T any](q *gorm.DB, cols *columns[T], expected int) ([]*T, error) {
 }
 
 // readByID returns the row of cols' table with id, if there is one, with those
-// columns filled in. On the pool, with no GORM plugin but the pipeline (no read
-// replicas, no tracing), the statement goes to the pipeline as it is: GORM
-// building it, with its settings and callbacks, cost a customer-by-id request 6 %
-// of its CPU. It is counted and logged as GORM's statements are, but callbacks
-// registered on GORM's row processor do not see it.
+// columns filled in, as readRows reads (cols.byID is the statement, written once).
 func readByID[T any](ctx context.Context, db *gorm.DB, cols *columns[T], id ObjectID) ([]*T, error) {
-	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)
-	if !ok || len(db.Config.Plugins) > 1 || db.Statement.ConnPool != gorm.ConnPool(p.pool) {
+	p, ok := directPipeline(db)
+	if !ok {
 		return scanRows(db.WithContext(ctx).Raw(cols.byIDGORM, id), cols, 1)
 	}
 	s := newRowScan(cols, 1)
-	start := time.Now()
-	err := p.query(ctx, cols.byID, []any{id}, s.scanAll, false)
-	countStatement(ctx)
-	db.Logger.Trace(ctx, start, func() (string, int64) { return cols.byID, -1 }, err)
+	err := runDirect(ctx, db, p, cols.byID, []any{id}, s.scanAll, false)
 	return s.out, err
+}
+
+// directPipeline returns db's pipeline when db runs on its pool with no GORM plugin
+// but the pipeline (no read replicas, no tracing), not in a transaction: a read may
+// then go to the pipeline as it is (runDirect).
+func directPipeline(db *gorm.DB) (*pipeline, bool) {
+	p, ok := db.Config.Plugins[pipelinePlugin].(*pipeline)
+	if !ok || len(db.Config.Plugins) > 1 || db.Statement.ConnPool != gorm.ConnPool(p.pool) {
+		return nil, false
+	}
+	return p, true
+}
+
+// runDirect runs query, with PostgreSQL's placeholders, in p, without GORM: GORM
+// building a statement, with its settings and callbacks, cost a customer-by-id
+// request 6 % of its CPU, and a page of customers with their users a tenth. The
+// statement is counted and logged as GORM's are, but callbacks registered on
+// GORM's row processor do not see it.
+func runDirect(ctx context.Context, db *gorm.DB, p *pipeline, query string, args []any, scan nativeScan, alone bool) error {
+	start := time.Now()
+	err := p.query(ctx, query, args, scan, alone)
+	countStatement(ctx)
+	db.Logger.Trace(ctx, start, func() (string, int64) { return query, -1 }, err)
+	return err
+}
+
+// selectQuery is a SELECT of some of a table's rows, written as text rather than
+// with GORM's clauses, so that it can run without GORM (readRows).
+type selectQuery struct {
+	from  string
+	where []string // conditions, all of which a row meets, with ? placeholders
+	args  []any
+	order string // ORDER BY, if not ""
+	// limit and offset, when above 0; LIMIT is a number in the statement, so each
+	// one is a statement of its own (fetchLimit).
+	limit, offset int
+	// alone sends the statement on a connection of its own (sendAlone).
+	alone bool
+}
+
+// and adds a condition.
+func (q *selectQuery) and(cond string, args ...any) {
+	q.where = append(q.where, cond)
+	q.args = append(q.args, args...)
+}
+
+// sql writes the statement that selects columns, with GORM's ? placeholders.
+func (q *selectQuery) sql(columns string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(columns)
+	b.WriteString(" FROM ")
+	b.WriteString(q.from)
+	for i, cond := range q.where {
+		if i == 0 {
+			b.WriteString(" WHERE (")
+		} else {
+			b.WriteString(" AND (")
+		}
+		b.WriteString(cond)
+		b.WriteByte(')')
+	}
+	if q.order != "" {
+		b.WriteString(" ORDER BY ")
+		b.WriteString(q.order)
+	}
+	if q.limit > 0 {
+		b.WriteString(" LIMIT ")
+		b.WriteString(strconv.Itoa(q.limit))
+	}
+	if q.offset > 0 {
+		b.WriteString(" OFFSET ")
+		b.WriteString(strconv.Itoa(q.offset))
+	}
+	return b.String()
+}
+
+// readRows runs q, selecting cols, and reads its rows as scanRows does (expected is
+// how many it expects). Where directPipeline allows and every argument goes to
+// PostgreSQL as one value (GORM expands a slice into a list), the statement goes
+// to the pipeline without GORM (runDirect).
+func readRows[T any](ctx context.Context, db *gorm.DB, cols *columns[T], q selectQuery, expected int) ([]*T, error) {
+	query := q.sql(cols.names)
+	if p, ok := directPipeline(db); ok && singleValues(q.args) {
+		s := newRowScan(cols, expected)
+		err := runDirect(ctx, db, p, numberPlaceholders(query), q.args, s.scanAll, q.alone)
+		return s.out, err
+	}
+	r := db.WithContext(ctx).Raw(query, q.args...)
+	if q.alone {
+		r = sendAlone(r)
+	}
+	return scanRows(r, cols, expected)
+}
+
+// singleValues reports whether each of args is a value GORM binds as it is, not a
+// list it expands.
+func singleValues(args []any) bool {
+	for _, a := range args {
+		switch a.(type) {
+		case ObjectID, idArray, string, bool, int, int32, int64, time.Time:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// numberPlaceholders turns GORM's ? placeholders into PostgreSQL's $1, $2, …. The
+// statements it is given have no ? of their own (no literal holds one).
+func numberPlaceholders(query string) string {
+	n := strings.Count(query, "?")
+	if n == 0 {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 2*n)
+	i := 0
+	for {
+		j := strings.IndexByte(query, '?')
+		if j < 0 {
+			b.WriteString(query)
+			return b.String()
+		}
+		i++
+		b.WriteString(query[:j])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(i))
+		query = query[j+1:]
+	}
 }
 
 // rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a

@@ -252,3 +252,34 @@ func TestEnumText(t *testing.T) {
 		t.Error("Scan(int64) succeeded")
 	}
 }
+
+// TestSelectQuery: the text of a SELECT, with GORM's placeholders and with
+// PostgreSQL's, and which arguments may go to the pipeline as they are.
+func TestSelectQuery(t *testing.T) {
+	q := selectQuery{from: "customers", order: "id ASC", limit: 51, offset: 20}
+	q.and("TRUE")
+	q.and("id >= ? AND ((id > ?))", ObjectID{1}, ObjectID{1})
+	want := "SELECT id, name FROM customers WHERE (TRUE) AND (id >= ? AND ((id > ?))) ORDER BY id ASC LIMIT 51 OFFSET 20"
+	if got := q.sql("id, name"); got != want {
+		t.Errorf("sql = %q\nwant  %q", got, want)
+	}
+	if got, want := numberPlaceholders(want), "SELECT id, name FROM customers WHERE (TRUE) AND (id >= $1 AND ((id > $2))) ORDER BY id ASC LIMIT 51 OFFSET 20"; got != want {
+		t.Errorf("numbered = %q\nwant       %q", got, want)
+	}
+	if got := (&selectQuery{from: "users"}).sql("*"); got != "SELECT * FROM users" {
+		t.Errorf("no conditions: %q", got)
+	}
+	for in, want := range map[string]string{"": "", "?": "$1", "a = ? OR b = ?": "a = $1 OR b = $2", "no placeholder": "no placeholder"} {
+		if got := numberPlaceholders(in); got != want {
+			t.Errorf("numberPlaceholders(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !singleValues([]any{ObjectID{}, newIDArray(nil), "s", true, 1, int32(1), int64(1), time.Time{}}) {
+		t.Error("single values refused")
+	}
+	for _, a := range []any{[]string{"a"}, []ObjectID{{}}, nil, new(ObjectID)} {
+		if singleValues([]any{a}) {
+			t.Errorf("%#v taken as a single value: GORM would expand or convert it", a)
+		}
+	}
+}

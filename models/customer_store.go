@@ -87,18 +87,18 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if err != nil {
 		return nil, err
 	}
-	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&Customer{}).Where(cond, args...), "id")
+	scope, scopeArgs, err := scope(ctx, "id")
 	if err != nil {
 		return nil, err
 	}
+	q := selectQuery{from: "customers", alone: filter != nil || len(order) > 0}
+	q.and(cond, args...)
+	q.and(scope, scopeArgs...)
 	cols := columnsOf(fields, customerColumns)
 	if len(order) > 0 {
 		cols = customerColumns
 	}
-	if filter != nil || len(order) > 0 {
-		q = sendAlone(q)
-	}
-	rows, cursors, info, err := paginate(q, s.cursors, customerOrdering(order), page, cols)
+	rows, cursors, info, err := paginate(ctx, s.db, s.cursors, customerOrdering(order), page, cols, q)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -401,25 +402,26 @@ func (pq *pageQuery[T]) finish(c *Cursors, rows []*T) ([]*T, []string, PageInfo,
 	return rows, cursors, info, nil
 }
 
-// paginate reads one page of q in ordering o, scanned into cols when given (GORM's
-// reflection otherwise). It reads one row more than asked to learn whether another
-// page follows.
-func paginate[T any](q *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *columns[T]) ([]*T, []string, PageInfo, error) {
+// paginate reads one page of the rows q selects, in ordering o, scanned into cols
+// when given (readRows; GORM's reflection otherwise). It reads one row more than
+// asked to learn whether another page follows.
+func paginate[T any](ctx context.Context, db *gorm.DB, c *Cursors, o ordering[T], p PageArgs, cols *columns[T], q selectQuery) ([]*T, []string, PageInfo, error) {
 	pq, err := preparePage(c, o, p)
 	if err != nil {
 		return nil, nil, PageInfo{}, err
 	}
 	cond, args := pq.where()
-	q = q.Where(cond, args...).Order(pq.orderBy)
+	q.and(cond, args...)
+	q.order = pq.orderBy
 	if p.Offset != nil {
-		q = q.Offset(int(*p.Offset))
+		q.offset = int(*p.Offset)
 	}
-	q = q.Limit(fetchLimit(pq.size))
+	q.limit = fetchLimit(pq.size)
 	var rows []*T
 	if cols != nil {
-		rows, err = scanRows(q.Select(cols.names), cols, fetchLimit(pq.size))
+		rows, err = readRows(ctx, db, cols, q, q.limit)
 	} else {
-		err = q.Find(&rows).Error
+		err = db.WithContext(ctx).Raw(q.sql("*"), q.args...).Scan(&rows).Error
 	}
 	if err != nil {
 		return nil, nil, PageInfo{}, fmt.Errorf("page: %w", err)

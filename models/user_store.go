@@ -85,10 +85,11 @@ func (s *UserStore) FindUsersByIDs(ctx context.Context, ids []ObjectID, fields *
 	if err != nil {
 		return nil, err
 	}
-	cols := columnsOf(fields, userColumns)
 	distinct := newIDArray(ids)
-	rows, err := scanRows(s.db.WithContext(ctx).Raw("SELECT "+cols.names+" FROM users WHERE id = ANY(?) AND "+cond,
-		append([]any{distinct}, args...)...), cols, len(distinct.ids))
+	q := selectQuery{from: "users"}
+	q.and("id = ANY(?)", distinct)
+	q.and(cond, args...)
+	rows, err := readRows(ctx, s.db, columnsOf(fields, userColumns), q, len(distinct.ids))
 	if err != nil {
 		return nil, fmt.Errorf("find users by ids: %w", err)
 	}
@@ -106,14 +107,14 @@ func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []U
 	if err != nil {
 		return nil, err
 	}
-	q, err := scoped(ctx, s.db.WithContext(ctx).Model(&User{}).Where(cond, args...), "customer_id")
+	scope, scopeArgs, err := scope(ctx, "customer_id")
 	if err != nil {
 		return nil, err
 	}
-	if filter != nil || len(order) > 0 {
-		q = sendAlone(q)
-	}
-	rows, cursors, info, err := paginate(q, s.cursors, userOrdering(order), page, userColumns)
+	q := selectQuery{from: "users", alone: filter != nil || len(order) > 0}
+	q.and(cond, args...)
+	q.and(scope, scopeArgs...)
+	rows, cursors, info, err := paginate(ctx, s.db, s.cursors, userOrdering(order), page, userColumns, q)
 	if err != nil {
 		return nil, err
 	}

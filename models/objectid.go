@@ -1,7 +1,7 @@
 package models
 
 import (
-	"bytes"
+	"cmp"
 	"crypto/rand"
 	"database/sql/driver"
 	"encoding/binary"
@@ -146,8 +146,17 @@ type idArray struct{ ids []ObjectID }
 // does not need).
 func newIDArray(ids []ObjectID) idArray {
 	sorted := slices.Clone(ids)
-	slices.SortFunc(sorted, func(a, b ObjectID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(sorted, ObjectID.compare)
 	return idArray{slices.Compact(sorted)}
+}
+
+// compare orders ids as their bytes, as bytes.Compare does, but on two integers:
+// sorting the 200 links of a page with bytes.Compare cost it 2 % of its CPU.
+func (id ObjectID) compare(other ObjectID) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(other[:8])); c != 0 {
+		return c
+	}
+	return cmp.Compare(binary.BigEndian.Uint32(id[8:]), binary.BigEndian.Uint32(other[8:]))
 }
 
 // Dimensions, Index and IndexType make an idArray a pgtype.ArrayGetter.

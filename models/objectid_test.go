@@ -139,3 +139,15 @@ func TestIDArrayParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectIDCompare: ids order as their bytes do.
+func TestObjectIDCompare(t *testing.T) {
+	ids := []ObjectID{{}, {0xff}, {11: 1}, {7: 1}, {8: 1}, {0xff, 11: 0xff}, NewObjectID(), NewObjectID()}
+	for _, a := range ids {
+		for _, b := range ids {
+			if got, want := a.compare(b), bytes.Compare(a[:], b[:]); got != want {
+				t.Errorf("%s.compare(%s) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+}

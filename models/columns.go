@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 )
@@ -274,8 +275,9 @@ func numberPlaceholders(query string) string {
 // page costs one allocation rather than one per row: the first block has room for
 // the rows expected (up to maxExpectedRows), each later one for twice as many as the
 // one before, but never more than maxRowBlock. Read by pgx (native), the rows' text
-// is one string and their nullable ids and strings come from blocks too (rowMemory): a
-// page of customers with their users otherwise allocated each of some 600 values.
+// is one string and their nullable ids and strings come from blocks too (rowMemory,
+// targets): a page of customers with their users otherwise allocated each of some
+// 600 values.
 // A row kept keeps its block and its page's text: what outlives a request (the
 // caller cache) keeps copies.
 type rowScan[T any] struct {
@@ -325,18 +327,20 @@ func (s *rowScan[T]) scan(rows interface{ Scan(...any) error }) error {
 	return nil
 }
 
-// targets returns the scan targets of t's columns. Read by pgx, a text column's
-// bytes go to the rows' text, and a nullable id to a block of ids, its field
-// pointing there before it is read.
+// targets returns the scan targets of t's columns. Read by pgx, when more than one
+// row is expected, a text column's bytes go to the rows' text, and a nullable id to
+// a block of ids, its field pointing there before it is read; one row would only
+// allocate more.
 func (s *rowScan[T]) targets(t *T) []any {
-	if s.native && s.texts == nil {
+	shared := s.native && cap(s.out) > 1
+	if shared && s.texts == nil {
 		s.texts = make([]textTarget, s.cols.texts)
 		s.memory.reserve(cap(s.out), s.cols.texts, s.cols.nullTexts, s.cols.nullIDs)
 	}
 	texts := s.texts
 	for i, col := range s.cols.cols {
 		switch {
-		case !s.native:
+		case !shared:
 			s.dst[i] = col.ptr(t)
 		case col.text != nil:
 			texts[0] = textTarget{memory: &s.memory, dst: col.text(t)}
@@ -515,6 +519,16 @@ func (n nullID) Scan(src any) error {
 }
 
 type nullString struct{ dst **string }
+
+func (n nullString) ScanText(v pgtype.Text) error {
+	if !v.Valid {
+		*n.dst = nil
+		return nil
+	}
+	s := v.String
+	*n.dst = &s
+	return nil
+}
 
 func (n nullString) Scan(src any) error {
 	switch v := src.(type) {

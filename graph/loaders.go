@@ -203,7 +203,8 @@ type customerSelection struct {
 // customers a resolver returns itself (a page, a lookup, a mutation's result),
 // whose selection is known before gqlgen walks it, so that the links are plain
 // fields: no goroutine and no loader round per link. It also caches cs and what it
-// read in the loaders, and makes cs one group for their nested connections.
+// read in the loaders, and, when sel holds a nested connection, makes cs one group
+// for those.
 func (l *Loaders) linkCustomers(ctx context.Context, cs []*models.Customer, sel customerSelection) error {
 	selected := sel.fields
 	if selectsNested(selected) {

@@ -20,9 +20,9 @@ import (
 // their fields in the same order. The hottest reads (a customer by id, a page of
 // customers, the users a page links to) scan their rows straight into the fields:
 // a profile of those requests found GORM's reflection, in scanning, to be as costly
-// as the statement itself. GORM still builds and sends the statement, so its
-// callbacks count, log and trace it as any other, but for a read by id
-// (readByID).
+// as the statement itself. Where no other GORM plugin would see them, the
+// statements go to the pipeline without GORM too (readByID, readRows), and are
+// counted and logged as GORM's are.
 type columns[T any] struct {
 	table string
 	names string
@@ -172,21 +172,25 @@ type selectQuery struct {
 	where []string // conditions, all of which a row meets, with ? placeholders
 	args  []any
 	order string // ORDER BY, if not ""
-	// limit and offset, when above 0; LIMIT is a number in the statement, so each
-	// one is a statement of its own (fetchLimit).
+	// limit, when above 0, is a number in the statement, so each one is a statement
+	// of its own (fetchLimit, buildLimit); offset, when above 0, a parameter, as
+	// buildLimit passes it, since clients choose it.
 	limit, offset int
 	// alone sends the statement on a connection of its own (sendAlone).
 	alone bool
 }
 
-// and adds a condition.
+// and adds a condition. It must not begin with a placeholder: GORM, which runs the
+// statements whose arguments it expands, would then write a list after the
+// parenthesis that opens the condition without one of its own.
 func (q *selectQuery) and(cond string, args ...any) {
 	q.where = append(q.where, cond)
 	q.args = append(q.args, args...)
 }
 
-// sql writes the statement that selects columns, with GORM's ? placeholders.
-func (q *selectQuery) sql(columns string) string {
+// sql writes the statement that selects columns, with GORM's ? placeholders, and
+// returns it with its arguments.
+func (q *selectQuery) sql(columns string) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(columns)
@@ -209,11 +213,12 @@ func (q *selectQuery) sql(columns string) string {
 		b.WriteString(" LIMIT ")
 		b.WriteString(strconv.Itoa(q.limit))
 	}
+	args := q.args
 	if q.offset > 0 {
-		b.WriteString(" OFFSET ")
-		b.WriteString(strconv.Itoa(q.offset))
+		b.WriteString(" OFFSET ?")
+		args = append(slices.Clip(args), q.offset)
 	}
-	return b.String()
+	return b.String(), args
 }
 
 // readRows runs q, selecting cols, and reads its rows as scanRows does (expected is
@@ -221,17 +226,21 @@ func (q *selectQuery) sql(columns string) string {
 // PostgreSQL as one value (GORM expands a slice into a list), the statement goes
 // to the pipeline without GORM (runDirect).
 func readRows[T any](ctx context.Context, db *gorm.DB, cols *columns[T], q selectQuery, expected int) ([]*T, error) {
-	query := q.sql(cols.names)
-	if p, ok := directPipeline(db); ok && singleValues(q.args) {
+	query, args := q.sql(cols.names)
+	if p, ok := directPipeline(db); ok && singleValues(args) {
 		s := newRowScan(cols, expected)
-		err := runDirect(ctx, db, p, numberPlaceholders(query), q.args, s.scanAll, q.alone)
+		err := runDirect(ctx, db, p, numberPlaceholders(query), args, s.scanAll, q.alone)
 		return s.out, err
 	}
-	r := db.WithContext(ctx).Raw(query, q.args...)
+	return scanRows(q.gorm(db.WithContext(ctx).Raw(query, args...)), cols, expected)
+}
+
+// gorm marks r, q's statement in GORM, to be sent alone when q is.
+func (q *selectQuery) gorm(r *gorm.DB) *gorm.DB {
 	if q.alone {
-		r = sendAlone(r)
+		return sendAlone(r)
 	}
-	return scanRows(r, cols, expected)
+	return r
 }
 
 // singleValues reports whether each of args is a value GORM binds as it is, not a
@@ -274,10 +283,10 @@ func numberPlaceholders(query string) string {
 // rowScan is what scanRows keeps while it reads. The rows come from blocks, so that a
 // page costs one allocation rather than one per row: the first block has room for
 // the rows expected (up to maxExpectedRows), each later one for twice as many as the
-// one before, but never more than maxRowBlock. Read by pgx (native), the rows' text
-// is one string and their nullable ids and strings come from blocks too (rowMemory,
-// targets): a page of customers with their users otherwise allocated each of some
-// 600 values.
+// one before, but never more than maxRowBlock. Read by pgx (native), when more than
+// one row is expected (many), the rows' text is one string and their nullable ids
+// and strings come from blocks too (rowMemory, targets): a page of customers with
+// their users otherwise allocated each of some 600 values.
 // A row kept keeps its block and its page's text: what outlives a request (the
 // caller cache) keeps copies.
 type rowScan[T any] struct {
@@ -287,6 +296,7 @@ type rowScan[T any] struct {
 	block  []T // rows not yet handed out
 	next   int // the room of the next block
 	native bool
+	many   bool         // more than one row expected: they may share memory
 	texts  []textTarget // one per text column, reused for each row
 	memory rowMemory
 }
@@ -298,7 +308,7 @@ const (
 
 func newRowScan[T any](cols *columns[T], expected int) *rowScan[T] {
 	expected = min(max(expected, 1), maxExpectedRows)
-	return &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected}
+	return &rowScan[T]{cols: cols, dst: make([]any, len(cols.cols)), out: make([]*T, 0, expected), next: expected, many: expected > 1}
 }
 
 // scanAll reads every row of rows, with pgx.
@@ -332,7 +342,7 @@ func (s *rowScan[T]) scan(rows interface{ Scan(...any) error }) error {
 // a block of ids, its field pointing there before it is read; one row would only
 // allocate more.
 func (s *rowScan[T]) targets(t *T) []any {
-	shared := s.native && cap(s.out) > 1
+	shared := s.native && s.many
 	if shared && s.texts == nil {
 		s.texts = make([]textTarget, s.cols.texts)
 		s.memory.reserve(cap(s.out), s.cols.texts, s.cols.nullTexts, s.cols.nullIDs)
@@ -370,7 +380,7 @@ type rowMemory struct {
 
 type textSpan struct {
 	dst        *string
-	start, end int32
+	start, end int
 }
 
 // memoryBlock is how many ids or strings a later block of rowMemory holds, and
@@ -393,7 +403,7 @@ func (sh *rowMemory) reserve(rows, texts, nullTexts, nullIDs int) {
 func (sh *rowMemory) add(dst *string, v []byte) {
 	start := len(sh.text)
 	sh.text = append(sh.text, v...)
-	sh.spans = append(sh.spans, textSpan{dst: dst, start: int32(start), end: int32(len(sh.text))})
+	sh.spans = append(sh.spans, textSpan{dst: dst, start: start, end: len(sh.text)})
 }
 
 // finish makes the text read so far one string and points each field at its part.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -257,20 +258,26 @@ func TestEnumText(t *testing.T) {
 }
 
 // TestSelectQuery: the text of a SELECT, with GORM's placeholders and with
-// PostgreSQL's, and which arguments may go to the pipeline as they are.
+// PostgreSQL's, its arguments (an offset is one: every offset a client chooses
+// shares the statement), and which arguments may go to the pipeline as they are.
 func TestSelectQuery(t *testing.T) {
 	q := selectQuery{from: "customers", order: "id ASC", limit: 51, offset: 20}
 	q.and("TRUE")
-	q.and("id >= ? AND ((id > ?))", ObjectID{1}, ObjectID{1})
-	want := "SELECT id, name FROM customers WHERE (TRUE) AND (id >= ? AND ((id > ?))) ORDER BY id ASC LIMIT 51 OFFSET 20"
-	if got := q.sql("id, name"); got != want {
-		t.Errorf("sql = %q\nwant  %q", got, want)
+	q.and("id >= ? AND ((id > ?))", ObjectID{1}, ObjectID{2})
+	want := "SELECT id, name FROM customers WHERE (TRUE) AND (id >= ? AND ((id > ?))) ORDER BY id ASC LIMIT 51 OFFSET ?"
+	got, args := q.sql("id, name")
+	if got != want || !slices.Equal(args, []any{ObjectID{1}, ObjectID{2}, 20}) {
+		t.Errorf("sql = %q, %v\nwant  %q, [id id 20]", got, args, want)
 	}
-	if got, want := numberPlaceholders(want), "SELECT id, name FROM customers WHERE (TRUE) AND (id >= $1 AND ((id > $2))) ORDER BY id ASC LIMIT 51 OFFSET 20"; got != want {
+	q.offset = 40
+	if other, args := q.sql("id, name"); other != got || args[2] != 40 {
+		t.Errorf("offset 40: %q, %v; want the same statement with 40", other, args)
+	}
+	if got, want := numberPlaceholders(want), "SELECT id, name FROM customers WHERE (TRUE) AND (id >= $1 AND ((id > $2))) ORDER BY id ASC LIMIT 51 OFFSET $3"; got != want {
 		t.Errorf("numbered = %q\nwant       %q", got, want)
 	}
-	if got := (&selectQuery{from: "users"}).sql("*"); got != "SELECT * FROM users" {
-		t.Errorf("no conditions: %q", got)
+	if got, args := (&selectQuery{from: "users"}).sql("*"); got != "SELECT * FROM users" || len(args) != 0 {
+		t.Errorf("no conditions: %q, %v", got, args)
 	}
 	for in, want := range map[string]string{"": "", "?": "$1", "a = ? OR b = ?": "a = $1 OR b = $2", "no placeholder": "no placeholder"} {
 		if got := numberPlaceholders(in); got != want {
@@ -283,6 +290,43 @@ func TestSelectQuery(t *testing.T) {
 	for _, a := range []any{[]string{"a"}, []ObjectID{{}}, nil, new(ObjectID)} {
 		if singleValues([]any{a}) {
 			t.Errorf("%#v taken as a single value: GORM would expand or convert it", a)
+		}
+	}
+}
+
+// TestRowsShareNoValues: rows read together, with values that all differ, come back
+// as GORM reads them however many were expected (fewer, as many, more; past a block
+// of ids and past the guess of a text's length), and each row's values are its own:
+// writing through one row's pointers changes no other.
+func TestRowsShareNoValues(t *testing.T) {
+	t.Parallel()
+	db := mustDB(t)
+	err := db.Exec(`WITH c AS (
+			INSERT INTO customers (name, website_url, logo)
+			SELECT 'Customer ' || i, 'https://' || i || '.example', 'https://logo.example/' || i || repeat('x', i % 100)
+			FROM generate_series(1, 300) AS i RETURNING id, name)
+		INSERT INTO users (customer_id, email, first, last) SELECT id, replace(name, ' ', '') || '@e.example', 'F', name FROM c`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`UPDATE customers SET admin_user_id = u.id, created_by_id = u.id FROM users u WHERE customers.id = u.customer_id`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var want []*Customer
+	if err := db.Order("id").Find(&want).Error; err != nil || len(want) != 300 {
+		t.Fatalf("GORM read %d rows, %v", len(want), err)
+	}
+	for _, expected := range []int{0, 1, 2, 10, 64, 300, 2000} {
+		got, err := scanRows(db.Raw("SELECT "+customerColumns.names+" FROM customers ORDER BY id"), customerColumns, expected)
+		if err != nil {
+			t.Fatalf("%d expected: %v", expected, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("%d expected: rows (-GORM's +scanned):\n%s", expected, d)
+		}
+		*got[0].AdminUserID, *got[0].WebsiteURL = ObjectID{0xff}, "changed"
+		if d := cmp.Diff(want[1:], got[1:]); d != "" {
+			t.Errorf("%d expected: writing through row 0 changed others (-want +got):\n%s", expected, d)
 		}
 	}
 }

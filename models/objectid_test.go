@@ -89,8 +89,9 @@ func FuzzObjectIDUnmarshalGQL(f *testing.F) {
 }
 
 // TestIDArrayParameter: an idArray reaches PostgreSQL as a bytea[] of each id once,
-// through database/sql (transactions) and through the pipeline (FindUsersByIDs),
-// and an empty one matches nothing.
+// through GORM and database/sql (as in a transaction) and through the pipeline
+// (FindUsersByIDs: its statement is sent as a pipelined read), and an empty one
+// matches nothing.
 func TestIDArrayParameter(t *testing.T) {
 	t.Parallel()
 	db := mustDB(t)

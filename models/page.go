@@ -421,7 +421,8 @@ func paginate[T any](ctx context.Context, db *gorm.DB, c *Cursors, o ordering[T]
 	if cols != nil {
 		rows, err = readRows(ctx, db, cols, q, q.limit)
 	} else {
-		err = db.WithContext(ctx).Raw(q.sql("*"), q.args...).Scan(&rows).Error
+		query, args := q.sql("*")
+		err = q.gorm(db.WithContext(ctx).Raw(query, args...)).Scan(&rows).Error
 	}
 	if err != nil {
 		return nil, nil, PageInfo{}, fmt.Errorf("page: %w", err)
@@ -434,9 +435,9 @@ var fetchLimits = []int{2, 6, 11, 21, 26, 51, 101}
 
 // fetchLimit is how many rows a page of size reads: at least one more than its size,
 // to learn whether another page follows, rounded up to one of fetchLimits. LIMIT is
-// a number in the statement (buildLimit), so each distinct one is a statement of its
-// own in every connection's cache: a few, not one per page size. finish drops the
-// extra rows.
+// a number in the statement (selectQuery, buildLimit), so each distinct one is a
+// statement of its own in every connection's cache: a few, not one per page size.
+// finish drops the extra rows.
 func fetchLimit(size int) int {
 	for _, n := range fetchLimits {
 		if size < n {

@@ -87,13 +87,13 @@ func (s *CustomerStore) FindCustomers(ctx context.Context, filter *CustomerFilte
 	if err != nil {
 		return nil, err
 	}
-	scope, scopeArgs, err := scope(ctx, "id")
+	visible, visibleArgs, err := scope(ctx, "id")
 	if err != nil {
 		return nil, err
 	}
 	q := selectQuery{from: "customers", alone: filter != nil || len(order) > 0}
 	q.and(cond, args...)
-	q.and(scope, scopeArgs...)
+	q.and(visible, visibleArgs...)
 	cols := columnsOf(fields, customerColumns)
 	if len(order) > 0 {
 		cols = customerColumns

@@ -107,13 +107,13 @@ func (s *UserStore) FindUsers(ctx context.Context, filter *UserFilter, order []U
 	if err != nil {
 		return nil, err
 	}
-	scope, scopeArgs, err := scope(ctx, "customer_id")
+	visible, visibleArgs, err := scope(ctx, "customer_id")
 	if err != nil {
 		return nil, err
 	}
 	q := selectQuery{from: "users", alone: filter != nil || len(order) > 0}
 	q.and(cond, args...)
-	q.and(scope, scopeArgs...)
+	q.and(visible, visibleArgs...)
 	rows, cursors, info, err := paginate(ctx, s.db, s.cursors, userOrdering(order), page, userColumns, q)
 	if err != nil {
 		return nil, err

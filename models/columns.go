@@ -360,7 +360,7 @@ func (s *rowScan[T]) targets(t *T) []any {
 			s.dst[i], texts = &texts[0], texts[1:]
 		case col.nullID != nil:
 			p := col.nullID(t)
-			*p = s.memory.id()
+			*p = nextOf(&s.memory.ids)
 			s.dst[i] = nullID{p}
 		default:
 			s.dst[i] = col.ptr(t)
@@ -418,21 +418,14 @@ func (sh *rowMemory) finish() {
 	sh.text, sh.spans = sh.text[:0], sh.spans[:0]
 }
 
-func (sh *rowMemory) id() *ObjectID {
-	if len(sh.ids) == 0 {
-		sh.ids = make([]ObjectID, memoryBlock)
+// nextOf hands out the first element of *block, which gets memoryBlock new ones
+// when it has none left.
+func nextOf[T any](block *[]T) *T {
+	if len(*block) == 0 {
+		*block = make([]T, memoryBlock)
 	}
-	p := &sh.ids[0]
-	sh.ids = sh.ids[1:]
-	return p
-}
-
-func (sh *rowMemory) str() *string {
-	if len(sh.strs) == 0 {
-		sh.strs = make([]string, memoryBlock)
-	}
-	p := &sh.strs[0]
-	sh.strs = sh.strs[1:]
+	p := &(*block)[0]
+	*block = (*block)[1:]
 	return p
 }
 
@@ -453,7 +446,7 @@ func (t *textTarget) ScanBytes(v []byte) error {
 	case v == nil:
 		*t.null = nil
 	default:
-		p := t.memory.str()
+		p := nextOf(&t.memory.strs)
 		*t.null = p
 		t.memory.add(p, v)
 	}

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	gqlcomplexity "github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
@@ -46,8 +47,11 @@ func (c *complexityLimit) MutateOperationContext(ctx context.Context, oc *graphq
 
 // fixedComplexities returns the complexity of each operation of doc that no
 // variable can change: one where no field with a complexity function of its own
-// (limits.go) takes a variable in its arguments. Every other field costs the same
-// whatever its arguments.
+// (limits.go) takes a variable in an argument that prices it (pricingArguments).
+// Every other field costs the same whatever its arguments. A variable elsewhere,
+// a page's cursor say, leaves the price as it is, even where gqlgen's walk, failing
+// to parse its value, would fall back to the default: the field fails on that
+// argument when it runs, and the request pays for it as for a valid value.
 func fixedComplexities(es graphql.ExecutableSchema, doc *ast.QueryDocument) map[*ast.OperationDefinition]int {
 	ctx := context.Background()
 	out := map[*ast.OperationDefinition]int{}
@@ -60,13 +64,13 @@ func fixedComplexities(es graphql.ExecutableSchema, doc *ast.QueryDocument) map[
 }
 
 // variablesPrice reports that a field of set, fragments followed, has a
-// complexity function and a variable in its arguments: its cost can change with
-// the variables' values, or fall back to the default when they fail to parse.
+// complexity function and a variable in an argument that prices it: its cost can
+// change with the variables' values.
 func variablesPrice(ctx context.Context, es graphql.ExecutableSchema, set ast.SelectionSet) bool {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if hasComplexityFunc(ctx, es, s) && argumentsHaveVariables(s.Arguments) || variablesPrice(ctx, es, s.SelectionSet) {
+			if hasComplexityFunc(ctx, es, s) && pricedByVariables(s.Arguments) || variablesPrice(ctx, es, s.SelectionSet) {
 				return true
 			}
 		case *ast.FragmentSpread:
@@ -93,9 +97,9 @@ func hasComplexityFunc(ctx context.Context, es graphql.ExecutableSchema, f *ast.
 	return ok
 }
 
-func argumentsHaveVariables(args ast.ArgumentList) bool {
+func pricedByVariables(args ast.ArgumentList) bool {
 	for _, a := range args {
-		if valueHasVariables(a.Value) {
+		if slices.Contains(pricingArguments, a.Name) && valueHasVariables(a.Value) {
 			return true
 		}
 	}

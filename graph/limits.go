@@ -405,6 +405,12 @@ const changesPerEvent = 10
 // for: its cost is charged when it starts, and it runs that selection per event.
 const eventsPerSubscription = 10
 
+// pricingArguments are the arguments that complexity's functions read: a variable
+// in any other argument cannot change an operation's price, which its cached
+// document then keeps (fixedComplexities). A function that reads another must
+// add it here.
+var pricingArguments = []string{"first", "last"}
+
 // complexity sets the cost of lists: their children count once per row.
 func complexity(c *generated.ComplexityRoot) {
 	// A page never holds more than MaxPageSize rows (a larger first or last is

@@ -13,6 +13,17 @@ import (
 	"github.com/cloudcomms/customers/graph/generated"
 )
 
+// pricedDocuments returns the service's executable schema, with its complexity
+// functions, and documents that keep the prices no variable can change.
+func pricedDocuments() (graphql.ExecutableSchema, *documents) {
+	cfg := generated.Config{}
+	complexity(&cfg.Complexity)
+	es := generated.NewExecutableSchema(cfg)
+	docs := newDocuments(es.Schema(), DefaultLimits)
+	docs.es = es
+	return es, docs
+}
+
 // TestFixedComplexitiesAreGQLGens: the complexity a cached document keeps for an
 // operation is what gqlgen computes for it with any variables whose values its
 // fields' arguments accept (fragments, directives, introspection and the clients
@@ -20,11 +31,7 @@ import (
 // variable can change keep one. Where an argument refuses its value, gqlgen prices
 // the field as if it had no complexity function; the kept price stays.
 func TestFixedComplexitiesAreGQLGens(t *testing.T) {
-	cfg := generated.Config{}
-	complexity(&cfg.Complexity)
-	es := generated.NewExecutableSchema(cfg)
-	docs := newDocuments(es.Schema(), DefaultLimits)
-	docs.es = es
+	es, docs := pricedDocuments()
 	kit := func(name string) string {
 		b, err := os.ReadFile("../client/" + name)
 		if err != nil {
@@ -125,11 +132,7 @@ func refusesArguments(es graphql.ExecutableSchema, set ast.SelectionSet, vars ma
 // leaves the price as it is, even with a value the field refuses (it fails when it
 // runs): a page of audit events costs as much with a customer id that is no id.
 func TestMalformedArgumentKeepsThePrice(t *testing.T) {
-	cfg := generated.Config{}
-	complexity(&cfg.Complexity)
-	es := generated.NewExecutableSchema(cfg)
-	docs := newDocuments(es.Schema(), DefaultLimits)
-	docs.es = es
+	es, docs := pricedDocuments()
 	doc, errs := docs.prepare(`query S($c: ObjectID!) { auditEvents(customerId: $c, first: 5) { nodes { id } } }`)
 	if errs != nil {
 		t.Fatal(errs)
